@@ -1,0 +1,36 @@
+//! # flag-sdk
+//!
+//! The flag model, validation, bucketing and evaluator of the flag service, shared by the
+//! server and applications, plus (with the default `client` feature) a client that keeps a
+//! local snapshot up to date over a stream.
+//!
+//! Evaluation is local and synchronous: a [`Snapshot`] is compiled once per update and
+//! answers [`Snapshot::is_enabled`] without I/O, locks or allocation.
+//!
+//! ```
+//! use flag_sdk::{Context, Flag, Snapshot};
+//! let flag = Flag::from_json(br#"{
+//!     "key": "new_checkout", "enabled": true, "percentage": 0,
+//!     "rules": [{"id": "staff", "percentage": 100, "conditions": [
+//!         {"attribute": "email", "operator": "ends_with", "values": ["@example.com"]}]}]
+//! }"#).unwrap();
+//! let snap = Snapshot::compile("production", 1, [flag]);
+//! assert!(snap.is_enabled("new_checkout", &Context::new().set("email", "ann@example.com")));
+//! assert!(!snap.is_enabled("new_checkout", &Context::new().set("email", "bob@elsewhere.org")));
+//! ```
+#![deny(missing_docs)]
+
+mod bucket;
+mod context;
+mod error;
+mod eval;
+mod model;
+
+pub use bucket::{bucket, hash, BUCKETS};
+pub use context::{Context, Value};
+pub use error::{Error, FieldError, ValidationErrors};
+pub use eval::{CompileError, CompiledFlag, Evaluation, Reason, ReasonKind, Snapshot};
+pub use model::{
+    limits, Condition, ConditionInput, EnvName, Flag, FlagInput, FlagKey, Operator, Percentage, Rule,
+    RuleInput, MAX_ENV_LEN, MAX_KEY_LEN,
+};

@@ -1,0 +1,251 @@
+//! The flag model of the contract (section 3): what is stored, served and evaluated.
+//!
+//! A [`Flag`] can only be obtained through validation ([`Flag::from_json`], [`Flag::from_value`],
+//! [`FlagInput::validate`] or deserialization), so a `Flag` in hand is always well formed.
+
+pub(crate) mod input;
+mod names;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use input::{ConditionInput, FlagInput, RuleInput};
+pub use names::{EnvName, FlagKey, Percentage, MAX_ENV_LEN, MAX_KEY_LEN};
+
+use crate::error::ValidationErrors;
+
+/// Limits on the size of one flag, so one flag cannot exhaust memory or evaluation time.
+pub mod limits {
+    /// Rules per flag.
+    pub const MAX_RULES: usize = 100;
+    /// Conditions per rule.
+    pub const MAX_CONDITIONS: usize = 20;
+    /// Values per condition.
+    pub const MAX_VALUES: usize = 1_000;
+    /// Bytes in a condition value, an attribute name, a rule id, a tag, an owner or a salt.
+    pub const MAX_STRING: usize = 1_024;
+    /// Bytes in a description.
+    pub const MAX_DESCRIPTION: usize = 4_096;
+    /// Tags per flag.
+    pub const MAX_TAGS: usize = 50;
+    /// Bytes of a compiled regular expression (the `regex` crate's size limit).
+    pub const MAX_REGEX_SIZE: usize = 256 * 1024;
+}
+
+/// A feature flag, as stored by the server and evaluated by the SDK.
+///
+/// ```
+/// use flag_sdk::Flag;
+/// let flag = Flag::from_json(br#"{"key": "new_checkout", "enabled": true, "percentage": 25}"#).unwrap();
+/// assert_eq!(flag.key.as_str(), "new_checkout");
+/// assert_eq!(flag.salt, "new_checkout"); // defaults to the key
+/// assert_eq!(flag.stickiness, "user_id");
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "FlagInput")]
+pub struct Flag {
+    /// Unique key within an environment.
+    pub key: FlagKey,
+    /// Free text for people.
+    pub description: String,
+    /// The kill switch: `false` turns the flag off for everyone, whatever the rules say.
+    pub enabled: bool,
+    /// Targeting rules, tried in order; the first whose conditions all match decides.
+    pub rules: Vec<Rule>,
+    /// The rollout for contexts that match no rule.
+    pub percentage: Percentage,
+    /// The context attribute that is hashed into a bucket.
+    pub stickiness: String,
+    /// Mixed into the hash so that flags bucket users independently.
+    pub salt: String,
+    /// Labels for people and tools.
+    pub tags: Vec<String>,
+    /// Who owns the flag.
+    pub owner: Option<String>,
+    /// When the flag is meant to be removed (informational).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Set by the server: the environment version of the last change to this flag.
+    pub version: u64,
+    /// Set by the server: when the flag last changed.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Set by the server: who last changed the flag.
+    pub updated_by: Option<String>,
+}
+
+/// A targeting rule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rule {
+    /// Identifier shown in evaluation reasons; unique within its flag.
+    pub id: String,
+    /// All must match for the rule to apply.
+    pub conditions: Vec<Condition>,
+    /// The rollout among contexts the rule matches.
+    pub percentage: Percentage,
+}
+
+/// One test of a context attribute. Built only through validation, so its values always
+/// parse for its operator.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Condition {
+    attribute: String,
+    operator: Operator,
+    values: Vec<String>,
+}
+
+impl Condition {
+    /// Builds a condition, checking that every value parses for the operator.
+    ///
+    /// ```
+    /// use flag_sdk::{Condition, Operator};
+    /// assert!(Condition::new("app_version", Operator::SemverGte, vec!["2.3.0".into()]).is_ok());
+    /// assert!(Condition::new("app_version", Operator::SemverGte, vec!["two".into()]).is_err());
+    /// ```
+    pub fn new(
+        attribute: impl Into<String>,
+        operator: Operator,
+        values: Vec<String>,
+    ) -> Result<Self, ValidationErrors> {
+        let input = ConditionInput {
+            attribute: attribute.into(),
+            operator: operator.as_str().to_owned(),
+            values: values.into_iter().map(serde_json::Value::String).collect(),
+        };
+        let mut errors = ValidationErrors::default();
+        let condition = input::validate_condition(&input, "", &mut errors);
+        errors.into_result()?;
+        condition.ok_or_else(ValidationErrors::default)
+    }
+
+    /// The context attribute tested.
+    pub fn attribute(&self) -> &str {
+        &self.attribute
+    }
+
+    /// The operator.
+    pub fn operator(&self) -> Operator {
+        self.operator
+    }
+
+    /// The values; the condition matches when the attribute matches any of them
+    /// (`not_in`: none of them).
+    pub fn values(&self) -> &[String] {
+        &self.values
+    }
+}
+
+macro_rules! operators {
+    ($($variant:ident => $name:literal, $doc:literal;)*) => {
+        /// A condition operator.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum Operator {
+            $(#[doc = $doc] #[serde(rename = $name)] $variant,)*
+        }
+
+        impl Operator {
+            /// Every operator.
+            pub const ALL: &'static [Operator] = &[$(Operator::$variant,)*];
+
+            /// The operator's name in JSON.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Operator::$variant => $name,)* }
+            }
+
+            /// Parses an operator name.
+            pub fn parse(s: &str) -> Option<Operator> {
+                match s { $($name => Some(Operator::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+operators! {
+    In => "in", "The attribute equals one of the values.";
+    NotIn => "not_in", "The attribute is present and equals none of the values.";
+    StartsWith => "starts_with", "The attribute starts with one of the values.";
+    EndsWith => "ends_with", "The attribute ends with one of the values.";
+    Contains => "contains", "The attribute contains one of the values.";
+    Matches => "matches", "The attribute matches one of the regular expressions.";
+    Lt => "lt", "The attribute is a number less than a value.";
+    Lte => "lte", "The attribute is a number less than or equal to a value.";
+    Gt => "gt", "The attribute is a number greater than a value.";
+    Gte => "gte", "The attribute is a number greater than or equal to a value.";
+    SemverEq => "semver_eq", "The attribute is a semantic version equal to a value.";
+    SemverLt => "semver_lt", "The attribute is a semantic version lower than a value.";
+    SemverLte => "semver_lte", "The attribute is a semantic version lower than or equal to a value.";
+    SemverGt => "semver_gt", "The attribute is a semantic version greater than a value.";
+    SemverGte => "semver_gte", "The attribute is a semantic version greater than or equal to a value.";
+    Before => "before", "The attribute is an RFC 3339 instant before a value.";
+    After => "after", "The attribute is an RFC 3339 instant after a value.";
+}
+
+impl std::fmt::Display for Operator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Flag {
+    /// Parses and validates a flag from JSON bytes, reporting every problem with its field path.
+    pub fn from_json(bytes: &[u8]) -> Result<Flag, ValidationErrors> {
+        FlagInput::from_json(bytes)?.validate()
+    }
+
+    /// Parses and validates a flag from a JSON value, reporting every problem with its field path.
+    pub fn from_value(value: serde_json::Value) -> Result<Flag, ValidationErrors> {
+        FlagInput::from_value(value)?.validate()
+    }
+
+    /// A flag that is on for everyone, for tests and offline use.
+    ///
+    /// ```
+    /// let flag = flag_sdk::Flag::on("new_checkout").unwrap();
+    /// assert!(flag.enabled);
+    /// ```
+    pub fn on(key: &str) -> Result<Flag, ValidationErrors> {
+        Self::simple(key, true, Percentage::FULL)
+    }
+
+    /// A flag that is off for everyone, for tests and offline use.
+    pub fn off(key: &str) -> Result<Flag, ValidationErrors> {
+        Self::simple(key, false, Percentage::FULL)
+    }
+
+    /// An enabled flag rolled out to a share of contexts by `user_id`.
+    pub fn rollout(key: &str, percentage: f64) -> Result<Flag, ValidationErrors> {
+        let p = Percentage::from_f64(percentage)
+            .map_err(|m| ValidationErrors::single("percentage", m))?;
+        Self::simple(key, true, p)
+    }
+
+    fn simple(key: &str, enabled: bool, percentage: Percentage) -> Result<Flag, ValidationErrors> {
+        let key = FlagKey::parse(key).map_err(|m| ValidationErrors::single("key", m))?;
+        Ok(Flag {
+            salt: key.as_str().to_owned(),
+            key,
+            description: String::new(),
+            enabled,
+            rules: Vec::new(),
+            percentage,
+            stickiness: input::DEFAULT_STICKINESS.to_owned(),
+            tags: Vec::new(),
+            owner: None,
+            expires_at: None,
+            version: 0,
+            updated_at: None,
+            updated_by: None,
+        })
+    }
+
+    /// The flag as the contract's JSON value.
+    pub fn to_value(&self) -> serde_json::Value {
+        // Serializing plain data into a Value cannot fail.
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl TryFrom<FlagInput> for Flag {
+    type Error = ValidationErrors;
+    fn try_from(input: FlagInput) -> Result<Flag, ValidationErrors> {
+        input.validate()
+    }
+}

@@ -1,0 +1,244 @@
+//! Storage of environments, flags, the change log, audit entries, SDK keys and usage counts.
+//!
+//! Two implementations pass one conformance suite (`flag-server/tests/store_conformance.rs`):
+//! [`redis::RedisStore`] for production and several instances, and [`embedded::EmbeddedStore`],
+//! the zero-setup default for one node.
+//!
+//! Guarantees every implementation gives:
+//! - [`Store::write`] is atomic: every check (existence, expected versions) passes and every
+//!   operation is written, each with its own consecutive environment version, its audit entry
+//!   and its change-log entry, or nothing at all is written.
+//! - An environment's version starts at 0 and increases by exactly one per change; a flag's
+//!   `version` is the environment version of the change that last wrote it.
+//! - The change log holds at least the last [`CHANGE_LOG_LEN`] changes of each environment;
+//!   [`Store::changes_since`] answers [`Replay::TooOld`] when it no longer reaches back.
+//! - A write the store acknowledged survives a crash of the process (embedded) or of the
+//!   server (Redis, within Redis's own persistence settings).
+//! - When the backing store is unreachable, every method fails with [`Error::Unavailable`].
+
+pub mod embedded;
+pub mod redis;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use flag_sdk::{EnvName, Flag, FlagKey};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// How many changes per environment the log keeps for replay (at least).
+pub const CHANGE_LOG_LEN: usize = 10_000;
+
+/// One operation of an atomic [`Store::write`].
+#[derive(Debug, Clone)]
+pub enum WriteOp {
+    /// Create a flag; [`Error::Conflict`] when the key exists.
+    Create(Flag),
+    /// Replace a flag, creating it when `expected` is `None` and it does not exist.
+    /// With `Some(v)`: [`Error::NotFound`] when absent, [`Error::PreconditionFailed`] when its
+    /// version is not `v`.
+    Put {
+        /// The new flag (its version and update fields are set by the store).
+        flag: Flag,
+        /// The version the caller read.
+        expected: Option<u64>,
+    },
+    /// Delete a flag; [`Error::NotFound`] when absent, [`Error::PreconditionFailed`] when
+    /// `expected` is given and differs.
+    Delete {
+        /// The flag's key.
+        key: FlagKey,
+        /// The version the caller read.
+        expected: Option<u64>,
+    },
+}
+
+/// Who made a change and why; stored in the audit entry and on the flag.
+#[derive(Debug, Clone)]
+pub struct ChangeMeta {
+    /// The token's name.
+    pub actor: String,
+    /// The `X-Change-Reason` header.
+    pub reason: Option<String>,
+    /// When the change was made (the server's clock).
+    pub at: DateTime<Utc>,
+}
+
+/// What a change did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ChangeEvent {
+    /// A flag was created or replaced; this is its new state.
+    Put {
+        /// The flag as stored.
+        flag: Flag,
+    },
+    /// A flag was deleted.
+    Delete {
+        /// Its key.
+        key: FlagKey,
+    },
+}
+
+/// One entry of an environment's change log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// The environment.
+    pub environment: EnvName,
+    /// The environment's version after this change.
+    pub version: u64,
+    /// What changed.
+    pub event: ChangeEvent,
+}
+
+/// The answer of [`Store::changes_since`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Replay {
+    /// Every change after the given version, in order (empty when up to date).
+    Changes(Vec<Change>),
+    /// The log no longer reaches back that far (or the version is in the future): load afresh.
+    TooOld,
+}
+
+/// The whole state of one environment at one version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvState {
+    /// The environment.
+    pub environment: EnvName,
+    /// Its current version.
+    pub version: u64,
+    /// Its flags, sorted by key.
+    pub flags: Vec<Flag>,
+}
+
+/// What an audit entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    /// A flag was created.
+    Create,
+    /// A flag was replaced or patched.
+    Update,
+    /// A flag was deleted.
+    Delete,
+}
+
+/// One audit entry: who changed what, when, why, with the flag before and after.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// The environment version of the change.
+    pub version: u64,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who (the token's name).
+    pub actor: String,
+    /// Why (`X-Change-Reason`).
+    pub reason: Option<String>,
+    /// What kind of change.
+    pub action: AuditAction,
+    /// The flag's key.
+    pub key: FlagKey,
+    /// The flag before (absent for a create).
+    pub before: Option<Flag>,
+    /// The flag after (absent for a delete).
+    pub after: Option<Flag>,
+}
+
+/// An SDK key as stored: never the secret, only its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SdkKeyRecord {
+    /// Public identifier, used to list and revoke.
+    pub id: String,
+    /// The one environment the key may read.
+    pub environment: EnvName,
+    /// A label for people.
+    pub name: String,
+    /// Hex SHA-256 of the secret.
+    pub hash: String,
+    /// When it was issued.
+    pub created_at: DateTime<Utc>,
+    /// Who issued it.
+    pub created_by: String,
+}
+
+/// Evaluation counts of one flag, as reported by SDKs and summed by the store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlagUsage {
+    /// Evaluations that answered true.
+    pub yes: u64,
+    /// Evaluations that answered false.
+    pub no: u64,
+    /// End of the latest reporting period that included this flag.
+    pub last_evaluated: Option<DateTime<Utc>>,
+}
+
+/// The storage backend. See the module documentation for the guarantees.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A short name for logs and metrics (`redis`, `embedded`).
+    fn kind(&self) -> &'static str;
+
+    /// Succeeds when the backing store answers (for `/readyz`).
+    async fn ping(&self) -> Result<()>;
+
+    /// All environments, sorted by name.
+    async fn list_environments(&self) -> Result<Vec<EnvName>>;
+
+    /// Creates an environment at version 0; `Ok(false)` when it existed already.
+    async fn create_environment(&self, env: &EnvName) -> Result<bool>;
+
+    /// Deletes an environment with its flags, change log, audit entries, SDK keys and usage.
+    /// [`Error::NotFound`] when it does not exist.
+    async fn delete_environment(&self, env: &EnvName) -> Result<()>;
+
+    /// The whole state of an environment; [`Error::NotFound`] when it does not exist.
+    async fn load(&self, env: &EnvName) -> Result<EnvState>;
+
+    /// The current version of an environment, cheaply; [`Error::NotFound`] when absent.
+    async fn version(&self, env: &EnvName) -> Result<u64>;
+
+    /// Applies `ops` atomically (see the module documentation) and returns the changes made,
+    /// in order, one per op. The store sets each flag's `version`, `updated_at` (from
+    /// `meta.at`) and `updated_by` (from `meta.actor`). [`Error::NotFound`] when the
+    /// environment does not exist. An empty `ops` writes nothing and returns nothing.
+    async fn write(&self, env: &EnvName, ops: Vec<WriteOp>, meta: &ChangeMeta) -> Result<Vec<Change>>;
+
+    /// The changes after `version`, in order.
+    async fn changes_since(&self, env: &EnvName, version: u64) -> Result<Replay>;
+
+    /// Waits until some environment in `cursors` has a change after its version, or until
+    /// `timeout`; returns those changes (empty on timeout), in order per environment.
+    /// The fan-out path between server instances.
+    async fn wait_for_changes(&self, cursors: &[(EnvName, u64)], timeout: Duration) -> Result<Vec<Change>>;
+
+    /// Audit entries newest first: at most `limit`, only versions below `before` when given.
+    async fn audit(&self, env: &EnvName, limit: usize, before: Option<u64>) -> Result<Vec<AuditEntry>>;
+
+    /// Stores a new SDK key; [`Error::NotFound`] when its environment does not exist.
+    async fn create_sdk_key(&self, key: &SdkKeyRecord) -> Result<()>;
+
+    /// All SDK keys of every environment (the server keeps them in memory for authentication).
+    async fn list_sdk_keys(&self) -> Result<Vec<SdkKeyRecord>>;
+
+    /// Revokes an SDK key of an environment; [`Error::NotFound`] when there is no such key.
+    async fn revoke_sdk_key(&self, env: &EnvName, id: &str) -> Result<()>;
+
+    /// Adds evaluation counts reported by an SDK for one period ending at `period_end`.
+    async fn record_usage(
+        &self,
+        env: &EnvName,
+        period_end: DateTime<Utc>,
+        counts: &HashMap<String, (u64, u64)>,
+    ) -> Result<()>;
+
+    /// Summed evaluation counts of an environment's flags, by key.
+    async fn usage(&self, env: &EnvName) -> Result<HashMap<String, FlagUsage>>;
+}
+
+/// Maps an unreachable-store failure; used by both implementations.
+pub(crate) fn unavailable(e: impl std::fmt::Display) -> Error {
+    Error::Unavailable(e.to_string())
+}

@@ -1,0 +1,1 @@
+//! Start, stop and restart a real redis-server on a free port (owned by the store work).
