@@ -1,1 +1,652 @@
-//! Embedded store.
+//! The embedded store: one [redb](https://docs.rs/redb) database file in a directory, the
+//! zero-setup default for a single node.
+//!
+//! Why redb: it is an embedded key-value store with ACID transactions over copy-on-write
+//! B-trees that fsyncs on commit, so an acknowledged write survives `kill -9` and a torn write
+//! is never visible; a write costs O(log n) in what it touches. An atomically renamed JSON
+//! file would rewrite everything on every change (O(total)) and need its own log for the audit
+//! trail and the change log; sled is unmaintained.
+//!
+//! redb is synchronous, so every transaction runs in [`tokio::task::spawn_blocking`].
+//! [`Store::wait_for_changes`] is served in-process: every committed write bumps a
+//! [`tokio::sync::watch`] counter, and waiters then read the change log.
+//!
+//! Retention: the change log keeps the last [`Limits::change_log_len`] changes per environment
+//! and the audit trail the last [`Limits::audit_len`] entries (100 000 by default), both trimmed
+//! in the transaction that writes.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use flag_sdk::{EnvName, FlagKey};
+use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use super::record::{
+    corrupt, decode, decode_flag, encode, env_not_found, flag_exists, flag_not_found,
+    sdk_key_not_found, stale, stamped, AuditRecord, FlagRecord, MetaRecord,
+};
+use super::{
+    AuditAction, AuditEntry, Change, ChangeEvent, ChangeMeta, EnvState, FlagUsage, Limits, Replay,
+    SdkKeyRecord, Store, WriteOp,
+};
+use crate::error::{Error, Result};
+
+/// Environment name → current version.
+const ENVS: TableDefinition<&str, u64> = TableDefinition::new("environments");
+/// (environment, flag key) → [`FlagRecord`] JSON.
+const FLAGS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("flags");
+/// (environment, version) → [`LogRecord`] JSON.
+const LOG: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("change_log");
+/// (environment, version) → [`AuditRecord`] JSON.
+const AUDIT: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("audit");
+/// SDK key id → [`SdkKeyRecord`] JSON.
+const SDK_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("sdk_keys");
+/// (environment, flag key) → [`FlagUsage`] JSON.
+const USAGE: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("usage");
+
+/// The database file's name inside the store's directory.
+const FILE_NAME: &str = "flags.redb";
+
+/// One change-log entry as stored.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum LogRecord {
+    Put { flag: FlagRecord },
+    Delete { key: String },
+}
+
+/// The embedded, durable store. Cheap to share behind an `Arc`; one per directory (redb locks
+/// the file, so a second open of the same directory fails while the first is alive).
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+    limits: Limits,
+    /// Bumped after every committed write; waiters re-read the log.
+    commits: watch::Sender<u64>,
+}
+
+impl std::fmt::Debug for EmbeddedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedStore")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Maps a redb failure: I/O is [`Error::Unavailable`] (a full or failing disk), the rest
+/// [`Error::Internal`].
+fn db_err(e: impl Into<redb::Error>) -> Error {
+    match e.into() {
+        redb::Error::Io(e) => Error::Unavailable(format!("embedded store I/O error: {e}")),
+        e => Error::Internal(format!("embedded store: {e}")),
+    }
+}
+
+/// The first key after every `(env, _)` key: `\0` sorts before any byte a name may contain.
+fn env_end(env: &str) -> String {
+    format!("{env}\0")
+}
+
+impl EmbeddedStore {
+    /// Opens (creating when needed) the store in `dir`, with the default [`Limits`].
+    pub fn open(dir: &Path) -> Result<Self> {
+        Self::open_with(dir, Limits::default())
+    }
+
+    /// Opens (creating when needed) the store in `dir` with the given retention limits.
+    pub fn open_with(dir: &Path, limits: Limits) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Error::Unavailable(format!(
+                "cannot create data directory {}: {e}",
+                dir.display()
+            ))
+        })?;
+        let db = Database::create(dir.join(FILE_NAME)).map_err(db_err)?;
+        let txn = db.begin_write().map_err(db_err)?;
+        txn.open_table(ENVS).map_err(db_err)?;
+        txn.open_table(FLAGS).map_err(db_err)?;
+        txn.open_table(LOG).map_err(db_err)?;
+        txn.open_table(AUDIT).map_err(db_err)?;
+        txn.open_table(SDK_KEYS).map_err(db_err)?;
+        txn.open_table(USAGE).map_err(db_err)?;
+        txn.commit().map_err(db_err)?;
+        let limits = Limits {
+            change_log_len: limits.change_log_len.max(1),
+            audit_len: limits.audit_len.max(1),
+        };
+        Ok(EmbeddedStore {
+            db: Arc::new(db),
+            limits,
+            commits: watch::channel(0).0,
+        })
+    }
+
+    /// Runs `f` on a blocking thread.
+    async fn blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Database) -> Result<T> + Send + 'static,
+    {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || f(&db))
+            .await
+            .map_err(|e| Error::Internal(format!("embedded store task failed: {e}")))?
+    }
+
+    /// Runs `f` in a write transaction, commits when it succeeds and wakes the waiters;
+    /// when it fails, the transaction is dropped, which aborts it: nothing is written.
+    async fn write_txn<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&WriteTransaction) -> Result<T> + Send + 'static,
+    {
+        let out = self
+            .blocking(move |db| {
+                let txn = db.begin_write().map_err(db_err)?;
+                let out = f(&txn)?;
+                txn.commit().map_err(db_err)?;
+                Ok(out)
+            })
+            .await?;
+        self.commits.send_modify(|n| *n = n.wrapping_add(1));
+        Ok(out)
+    }
+}
+
+/// The current version of `env` in a write transaction; [`Error::NotFound`] when absent.
+fn env_version_w(txn: &WriteTransaction, env: &str) -> Result<Option<u64>> {
+    let envs = txn.open_table(ENVS).map_err(db_err)?;
+    let v = envs.get(env).map_err(db_err)?.map(|g| g.value());
+    Ok(v)
+}
+
+/// Applies one batch inside a write transaction (see [`Store::write`]).
+fn apply(
+    txn: &WriteTransaction,
+    env: &EnvName,
+    ops: Vec<WriteOp>,
+    meta: &ChangeMeta,
+    limits: Limits,
+) -> Result<Vec<Change>> {
+    let e = env.as_str();
+    let base = env_version_w(txn, e)?.ok_or_else(|| env_not_found(env))?;
+    let mut flags = txn.open_table(FLAGS).map_err(db_err)?;
+    let mut log = txn.open_table(LOG).map_err(db_err)?;
+    let mut audit = txn.open_table(AUDIT).map_err(db_err)?;
+    let meta_rec = MetaRecord::from(meta);
+    let mut changes = Vec::with_capacity(ops.len());
+    let mut version = base;
+    for op in ops {
+        version += 1;
+        let key = match &op {
+            WriteOp::Create(flag) | WriteOp::Put { flag, .. } => flag.key.clone(),
+            WriteOp::Delete { key, .. } => key.clone(),
+        };
+        let before: Option<FlagRecord> = flags
+            .get((e, key.as_str()))
+            .map_err(db_err)?
+            .map(|g| decode(g.value()))
+            .transpose()?;
+        let expected = match &op {
+            WriteOp::Create(_) => {
+                if before.is_some() {
+                    return Err(flag_exists(key.as_str()));
+                }
+                None
+            }
+            WriteOp::Put { expected, .. } | WriteOp::Delete { expected, .. } => *expected,
+        };
+        match (&before, expected) {
+            (None, Some(_)) => return Err(flag_not_found(key.as_str())),
+            (None, None) if matches!(op, WriteOp::Delete { .. }) => {
+                return Err(flag_not_found(key.as_str()))
+            }
+            (Some(b), Some(x)) if b.version != x => return Err(stale(key.as_str(), b.version, x)),
+            _ => {}
+        }
+        let (action, after, event, log_rec) = match op {
+            WriteOp::Create(flag) | WriteOp::Put { flag, .. } => {
+                let flag = stamped(flag, version, meta);
+                let rec = FlagRecord::of(&flag);
+                flags
+                    .insert((e, key.as_str()), encode(&rec)?.as_slice())
+                    .map_err(db_err)?;
+                let action = if before.is_some() {
+                    AuditAction::Update
+                } else {
+                    AuditAction::Create
+                };
+                (
+                    action,
+                    Some(rec.clone()),
+                    ChangeEvent::Put { flag },
+                    LogRecord::Put { flag: rec },
+                )
+            }
+            WriteOp::Delete { key, .. } => {
+                flags.remove((e, key.as_str())).map_err(db_err)?;
+                let log_rec = LogRecord::Delete {
+                    key: key.as_str().to_owned(),
+                };
+                (
+                    AuditAction::Delete,
+                    None,
+                    ChangeEvent::Delete { key },
+                    log_rec,
+                )
+            }
+        };
+        log.insert((e, version), encode(&log_rec)?.as_slice())
+            .map_err(db_err)?;
+        let entry = AuditRecord {
+            version,
+            action,
+            key: key.as_str().to_owned(),
+            meta: meta_rec.clone(),
+            before,
+            after,
+        };
+        audit
+            .insert((e, version), encode(&entry)?.as_slice())
+            .map_err(db_err)?;
+        changes.push(Change {
+            environment: env.clone(),
+            version,
+            event,
+        });
+    }
+    if version == base {
+        return Ok(changes);
+    }
+    let mut envs = txn.open_table(ENVS).map_err(db_err)?;
+    envs.insert(e, version).map_err(db_err)?;
+    trim(&mut log, e, version, limits.change_log_len)?;
+    trim(&mut audit, e, version, limits.audit_len)?;
+    Ok(changes)
+}
+
+/// Drops the entries of `env` at or below `version - keep`.
+fn trim(
+    table: &mut redb::Table<(&'static str, u64), &'static [u8]>,
+    env: &str,
+    version: u64,
+    keep: usize,
+) -> Result<()> {
+    let keep = u64::try_from(keep).unwrap_or(u64::MAX);
+    if let Some(cutoff) = version.checked_sub(keep) {
+        table
+            .retain_in((env, 0u64)..=(env, cutoff), |_, _| false)
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// Reads the changes of `env` after `after` up to `current` from the log.
+fn read_log(
+    log: &impl ReadableTable<(&'static str, u64), &'static [u8]>,
+    env: &EnvName,
+    after: u64,
+) -> Result<Vec<Change>> {
+    let e = env.as_str();
+    let mut out = Vec::new();
+    for item in log.range((e, after + 1)..=(e, u64::MAX)).map_err(db_err)? {
+        let (k, v) = item.map_err(db_err)?;
+        let version = k.value().1;
+        let event = match decode::<LogRecord>(v.value())? {
+            LogRecord::Put { flag } => ChangeEvent::Put {
+                flag: flag.into_flag()?,
+            },
+            LogRecord::Delete { key } => ChangeEvent::Delete {
+                key: FlagKey::parse(key).map_err(corrupt)?,
+            },
+        };
+        out.push(Change {
+            environment: env.clone(),
+            version,
+            event,
+        });
+    }
+    Ok(out)
+}
+
+/// The version of `env` in a read transaction; [`Error::NotFound`] when absent.
+fn env_version_r(txn: &redb::ReadTransaction, env: &EnvName) -> Result<u64> {
+    let envs = txn.open_table(ENVS).map_err(db_err)?;
+    let v = envs.get(env.as_str()).map_err(db_err)?.map(|g| g.value());
+    v.ok_or_else(|| env_not_found(env))
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    fn kind(&self) -> &'static str {
+        "embedded"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.blocking(|db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            txn.open_table(ENVS)
+                .map_err(db_err)?
+                .len()
+                .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_environments(&self) -> Result<Vec<EnvName>> {
+        self.blocking(|db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            let envs = txn.open_table(ENVS).map_err(db_err)?;
+            let mut out = Vec::new();
+            for item in envs.iter().map_err(db_err)? {
+                let (k, _) = item.map_err(db_err)?;
+                out.push(EnvName::parse(k.value()).map_err(corrupt)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn create_environment(&self, env: &EnvName) -> Result<bool> {
+        let env = env.clone();
+        self.write_txn(move |txn| {
+            let mut envs = txn.open_table(ENVS).map_err(db_err)?;
+            if envs.get(env.as_str()).map_err(db_err)?.is_some() {
+                return Ok(false);
+            }
+            envs.insert(env.as_str(), 0).map_err(db_err)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn delete_environment(&self, env: &EnvName) -> Result<()> {
+        let env = env.clone();
+        self.write_txn(move |txn| {
+            let e = env.as_str();
+            let end = env_end(e);
+            let mut envs = txn.open_table(ENVS).map_err(db_err)?;
+            if envs.remove(e).map_err(db_err)?.is_none() {
+                return Err(env_not_found(&env));
+            }
+            for def in [FLAGS, USAGE] {
+                let mut t = txn.open_table(def).map_err(db_err)?;
+                t.retain_in((e, "")..(end.as_str(), ""), |_, _| false)
+                    .map_err(db_err)?;
+            }
+            for def in [LOG, AUDIT] {
+                let mut t = txn.open_table(def).map_err(db_err)?;
+                t.retain_in((e, 0u64)..=(e, u64::MAX), |_, _| false)
+                    .map_err(db_err)?;
+            }
+            let mut keys = txn.open_table(SDK_KEYS).map_err(db_err)?;
+            let mut doomed = Vec::new();
+            for item in keys.iter().map_err(db_err)? {
+                let (k, v) = item.map_err(db_err)?;
+                let rec: SdkKeyRecord = decode(v.value())?;
+                if rec.environment == env {
+                    doomed.push(k.value().to_owned());
+                }
+            }
+            for id in doomed {
+                keys.remove(id.as_str()).map_err(db_err)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn load(&self, env: &EnvName) -> Result<EnvState> {
+        let env = env.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            let version = env_version_r(&txn, &env)?;
+            let table = txn.open_table(FLAGS).map_err(db_err)?;
+            let e = env.as_str();
+            let end = env_end(e);
+            let mut flags = Vec::new();
+            for item in table.range((e, "")..(end.as_str(), "")).map_err(db_err)? {
+                let (_, v) = item.map_err(db_err)?;
+                flags.push(decode_flag(v.value())?);
+            }
+            Ok(EnvState {
+                environment: env,
+                version,
+                flags,
+            })
+        })
+        .await
+    }
+
+    async fn version(&self, env: &EnvName) -> Result<u64> {
+        let env = env.clone();
+        self.blocking(move |db| env_version_r(&db.begin_read().map_err(db_err)?, &env))
+            .await
+    }
+
+    async fn write(
+        &self,
+        env: &EnvName,
+        ops: Vec<WriteOp>,
+        meta: &ChangeMeta,
+    ) -> Result<Vec<Change>> {
+        if ops.is_empty() {
+            // Still report a missing environment.
+            self.version(env).await?;
+            return Ok(Vec::new());
+        }
+        let (env, meta, limits) = (env.clone(), meta.clone(), self.limits);
+        self.write_txn(move |txn| apply(txn, &env, ops, &meta, limits))
+            .await
+    }
+
+    async fn changes_since(&self, env: &EnvName, version: u64) -> Result<Replay> {
+        let env = env.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            let current = env_version_r(&txn, &env)?;
+            if version > current {
+                return Ok(Replay::TooOld);
+            }
+            if version == current {
+                return Ok(Replay::Changes(Vec::new()));
+            }
+            let log = txn.open_table(LOG).map_err(db_err)?;
+            if log
+                .get((env.as_str(), version + 1))
+                .map_err(db_err)?
+                .is_none()
+            {
+                return Ok(Replay::TooOld);
+            }
+            Ok(Replay::Changes(read_log(&log, &env, version)?))
+        })
+        .await
+    }
+
+    async fn wait_for_changes(
+        &self,
+        cursors: &[(EnvName, u64)],
+        timeout: Duration,
+    ) -> Result<Vec<Change>> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut commits = self.commits.subscribe();
+        loop {
+            commits.borrow_and_update();
+            let cursors = cursors.to_vec();
+            let changes = self
+                .blocking(move |db| {
+                    let txn = db.begin_read().map_err(db_err)?;
+                    let envs = txn.open_table(ENVS).map_err(db_err)?;
+                    let log = txn.open_table(LOG).map_err(db_err)?;
+                    let mut out = Vec::new();
+                    for (env, after) in &cursors {
+                        let current = envs.get(env.as_str()).map_err(db_err)?.map(|g| g.value());
+                        if current.is_some_and(|c| c > *after) {
+                            out.extend(read_log(&log, env, *after)?);
+                        }
+                    }
+                    Ok(out)
+                })
+                .await?;
+            if !changes.is_empty() {
+                return Ok(changes);
+            }
+            match tokio::time::timeout_at(deadline, commits.changed()).await {
+                Ok(Ok(())) => continue,
+                // Timed out (or the sender is gone, which cannot happen while `self` lives).
+                _ => return Ok(Vec::new()),
+            }
+        }
+    }
+
+    async fn audit(
+        &self,
+        env: &EnvName,
+        limit: usize,
+        before: Option<u64>,
+    ) -> Result<Vec<AuditEntry>> {
+        let env = env.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            env_version_r(&txn, &env)?;
+            let table = txn.open_table(AUDIT).map_err(db_err)?;
+            let e = env.as_str();
+            let range = match before {
+                Some(0) => return Ok(Vec::new()),
+                Some(b) => table.range((e, 0u64)..=(e, b - 1)),
+                None => table.range((e, 0u64)..=(e, u64::MAX)),
+            }
+            .map_err(db_err)?;
+            let mut out = Vec::new();
+            for item in range.rev().take(limit) {
+                let (_, v) = item.map_err(db_err)?;
+                out.push(decode::<AuditRecord>(v.value())?.into_entry()?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn create_sdk_key(&self, key: &SdkKeyRecord) -> Result<()> {
+        let key = key.clone();
+        self.write_txn(move |txn| {
+            if env_version_w(txn, key.environment.as_str())?.is_none() {
+                return Err(env_not_found(&key.environment));
+            }
+            let mut keys = txn.open_table(SDK_KEYS).map_err(db_err)?;
+            if keys.get(key.id.as_str()).map_err(db_err)?.is_some() {
+                return Err(Error::Conflict(format!(
+                    "SDK key '{}' already exists",
+                    key.id
+                )));
+            }
+            keys.insert(key.id.as_str(), encode(&key)?.as_slice())
+                .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_sdk_keys(&self) -> Result<Vec<SdkKeyRecord>> {
+        let mut keys = self
+            .blocking(|db| {
+                let txn = db.begin_read().map_err(db_err)?;
+                let table = txn.open_table(SDK_KEYS).map_err(db_err)?;
+                let mut out = Vec::new();
+                for item in table.iter().map_err(db_err)? {
+                    let (_, v) = item.map_err(db_err)?;
+                    out.push(decode::<SdkKeyRecord>(v.value())?);
+                }
+                Ok(out)
+            })
+            .await?;
+        sort_sdk_keys(&mut keys);
+        Ok(keys)
+    }
+
+    async fn revoke_sdk_key(&self, env: &EnvName, id: &str) -> Result<()> {
+        let (env, id) = (env.clone(), id.to_owned());
+        self.write_txn(move |txn| {
+            let mut keys = txn.open_table(SDK_KEYS).map_err(db_err)?;
+            let rec: Option<SdkKeyRecord> = keys
+                .get(id.as_str())
+                .map_err(db_err)?
+                .map(|g| decode(g.value()))
+                .transpose()?;
+            match rec {
+                Some(rec) if rec.environment == env => {
+                    keys.remove(id.as_str()).map_err(db_err)?;
+                    Ok(())
+                }
+                _ => Err(sdk_key_not_found(&id)),
+            }
+        })
+        .await
+    }
+
+    async fn record_usage(
+        &self,
+        env: &EnvName,
+        period_end: DateTime<Utc>,
+        counts: &HashMap<String, (u64, u64)>,
+    ) -> Result<()> {
+        let (env, counts) = (env.clone(), counts.clone());
+        self.write_txn(move |txn| {
+            if env_version_w(txn, env.as_str())?.is_none() {
+                return Err(env_not_found(&env));
+            }
+            let mut table = txn.open_table(USAGE).map_err(db_err)?;
+            for (key, (yes, no)) in counts {
+                let k = (env.as_str(), key.as_str());
+                let mut u: FlagUsage = table
+                    .get(k)
+                    .map_err(db_err)?
+                    .map(|g| decode(g.value()))
+                    .transpose()?
+                    .unwrap_or_default();
+                u.yes = u.yes.saturating_add(yes);
+                u.no = u.no.saturating_add(no);
+                u.last_evaluated = Some(u.last_evaluated.map_or(period_end, |l| l.max(period_end)));
+                table.insert(k, encode(&u)?.as_slice()).map_err(db_err)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn usage(&self, env: &EnvName) -> Result<HashMap<String, FlagUsage>> {
+        let env = env.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            env_version_r(&txn, &env)?;
+            let table = txn.open_table(USAGE).map_err(db_err)?;
+            let e = env.as_str();
+            let end = env_end(e);
+            let mut out = HashMap::new();
+            for item in table.range((e, "")..(end.as_str(), "")).map_err(db_err)? {
+                let (k, v) = item.map_err(db_err)?;
+                out.insert(k.value().1.to_owned(), decode(v.value())?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
+
+/// The order [`Store::list_sdk_keys`] answers in: by environment, then issue time, then id.
+pub(crate) fn sort_sdk_keys(keys: &mut [SdkKeyRecord]) {
+    keys.sort_by(|a, b| {
+        (a.environment.as_str(), a.created_at, a.id.as_str()).cmp(&(
+            b.environment.as_str(),
+            b.created_at,
+            b.id.as_str(),
+        ))
+    });
+}

@@ -17,6 +17,7 @@
 //! - When the backing store is unreachable, every method fails with [`Error::Unavailable`].
 
 pub mod embedded;
+mod record;
 pub mod redis;
 
 use std::collections::HashMap;
@@ -31,6 +32,28 @@ use crate::error::{Error, Result};
 
 /// How many changes per environment the log keeps for replay (at least).
 pub const CHANGE_LOG_LEN: usize = 10_000;
+
+/// How many audit entries per environment a store keeps (the newest); older ones are dropped.
+pub const AUDIT_LEN: usize = 100_000;
+
+/// Retention limits of a store; [`Limits::default`] is [`CHANGE_LOG_LEN`] and [`AUDIT_LEN`].
+/// Tests use small ones to exercise trimming.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Changes kept per environment for replay (at least 1).
+    pub change_log_len: usize,
+    /// Audit entries kept per environment (at least 1).
+    pub audit_len: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            change_log_len: CHANGE_LOG_LEN,
+            audit_len: AUDIT_LEN,
+        }
+    }
+}
 
 /// One operation of an atomic [`Store::write`].
 #[derive(Debug, Clone)]
@@ -204,7 +227,12 @@ pub trait Store: Send + Sync + 'static {
     /// in order, one per op. The store sets each flag's `version`, `updated_at` (from
     /// `meta.at`) and `updated_by` (from `meta.actor`). [`Error::NotFound`] when the
     /// environment does not exist. An empty `ops` writes nothing and returns nothing.
-    async fn write(&self, env: &EnvName, ops: Vec<WriteOp>, meta: &ChangeMeta) -> Result<Vec<Change>>;
+    async fn write(
+        &self,
+        env: &EnvName,
+        ops: Vec<WriteOp>,
+        meta: &ChangeMeta,
+    ) -> Result<Vec<Change>>;
 
     /// The changes after `version`, in order.
     async fn changes_since(&self, env: &EnvName, version: u64) -> Result<Replay>;
@@ -212,10 +240,19 @@ pub trait Store: Send + Sync + 'static {
     /// Waits until some environment in `cursors` has a change after its version, or until
     /// `timeout`; returns those changes (empty on timeout), in order per environment.
     /// The fan-out path between server instances.
-    async fn wait_for_changes(&self, cursors: &[(EnvName, u64)], timeout: Duration) -> Result<Vec<Change>>;
+    async fn wait_for_changes(
+        &self,
+        cursors: &[(EnvName, u64)],
+        timeout: Duration,
+    ) -> Result<Vec<Change>>;
 
     /// Audit entries newest first: at most `limit`, only versions below `before` when given.
-    async fn audit(&self, env: &EnvName, limit: usize, before: Option<u64>) -> Result<Vec<AuditEntry>>;
+    async fn audit(
+        &self,
+        env: &EnvName,
+        limit: usize,
+        before: Option<u64>,
+    ) -> Result<Vec<AuditEntry>>;
 
     /// Stores a new SDK key; [`Error::NotFound`] when its environment does not exist.
     async fn create_sdk_key(&self, key: &SdkKeyRecord) -> Result<()>;

@@ -1,0 +1,157 @@
+//! The stored shapes shared by both stores, and the error messages both give.
+//!
+//! Deserializing a [`Flag`] validates it and ignores the server-set fields (`version`,
+//! `updated_at`, `updated_by`), so a stored flag is an envelope `{"version": V, "flag": {...}}`
+//! whose inner object is the flag's contract JSON (with `updated_at` and `updated_by`), and
+//! decoding restores those fields after validation. The Redis scripts build the same envelope
+//! by string concatenation, so both stores share one format.
+
+use chrono::{DateTime, Utc};
+use flag_sdk::{EnvName, Flag, FlagKey};
+use serde::{Deserialize, Serialize};
+
+use super::{AuditAction, AuditEntry, ChangeMeta};
+use crate::error::Error;
+
+/// A flag as stored: its version beside its contract JSON.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct FlagRecord {
+    /// The environment version of the change that last wrote the flag.
+    pub version: u64,
+    /// The flag's contract JSON.
+    pub flag: serde_json::Value,
+}
+
+/// Who and why, as stored in an audit entry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct MetaRecord {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub reason: Option<String>,
+}
+
+impl From<&ChangeMeta> for MetaRecord {
+    fn from(m: &ChangeMeta) -> Self {
+        MetaRecord {
+            at: m.at,
+            actor: m.actor.clone(),
+            reason: m.reason.clone(),
+        }
+    }
+}
+
+/// An audit entry as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct AuditRecord {
+    pub version: u64,
+    pub action: AuditAction,
+    pub key: String,
+    pub meta: MetaRecord,
+    pub before: Option<FlagRecord>,
+    pub after: Option<FlagRecord>,
+}
+
+impl AuditRecord {
+    /// Decodes into the public entry, validating the flags.
+    pub fn into_entry(self) -> Result<AuditEntry, Error> {
+        Ok(AuditEntry {
+            version: self.version,
+            at: self.meta.at,
+            actor: self.meta.actor,
+            reason: self.meta.reason,
+            action: self.action,
+            key: FlagKey::parse(self.key).map_err(corrupt)?,
+            before: self.before.map(FlagRecord::into_flag).transpose()?,
+            after: self.after.map(FlagRecord::into_flag).transpose()?,
+        })
+    }
+}
+
+impl FlagRecord {
+    /// The record of a flag whose server-set fields are already filled in.
+    pub fn of(flag: &Flag) -> FlagRecord {
+        FlagRecord {
+            version: flag.version,
+            flag: flag.to_value(),
+        }
+    }
+
+    /// Validates the stored JSON back into a flag with its server-set fields.
+    pub fn into_flag(self) -> Result<Flag, Error> {
+        let updated_at = self
+            .flag
+            .get("updated_at")
+            .cloned()
+            .map(serde_json::from_value::<Option<DateTime<Utc>>>)
+            .transpose()
+            .map_err(corrupt)?
+            .flatten();
+        let updated_by = self
+            .flag
+            .get("updated_by")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned);
+        let mut flag = Flag::from_value(self.flag).map_err(corrupt)?;
+        flag.version = self.version;
+        flag.updated_at = updated_at;
+        flag.updated_by = updated_by;
+        Ok(flag)
+    }
+}
+
+/// Decodes a stored flag envelope.
+pub(crate) fn decode_flag(bytes: &[u8]) -> Result<Flag, Error> {
+    serde_json::from_slice::<FlagRecord>(bytes)
+        .map_err(corrupt)?
+        .into_flag()
+}
+
+/// Encodes a stored value; serializing plain data cannot fail, but is mapped anyway.
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(value).map_err(corrupt)
+}
+
+/// Decodes a stored value.
+pub(crate) fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, Error> {
+    serde_json::from_slice(bytes).map_err(corrupt)
+}
+
+/// Stored data that does not decode: a bug or corruption.
+pub(crate) fn corrupt(e: impl std::fmt::Display) -> Error {
+    Error::Internal(format!("corrupt stored data: {e}"))
+}
+
+/// The flag with the fields a write sets.
+pub(crate) fn stamped(mut flag: Flag, version: u64, meta: &ChangeMeta) -> Flag {
+    flag.version = version;
+    flag.updated_at = Some(meta.at);
+    flag.updated_by = Some(meta.actor.clone());
+    flag
+}
+
+/// The environment does not exist.
+pub(crate) fn env_not_found(env: &EnvName) -> Error {
+    Error::NotFound(format!("environment '{env}' does not exist"))
+}
+
+/// The flag does not exist.
+pub(crate) fn flag_not_found(key: &str) -> Error {
+    Error::NotFound(format!("flag '{key}' does not exist"))
+}
+
+/// The flag exists already.
+pub(crate) fn flag_exists(key: &str) -> Error {
+    Error::Conflict(format!("flag '{key}' already exists"))
+}
+
+/// The flag changed since the caller read it.
+pub(crate) fn stale(key: &str, actual: u64, expected: u64) -> Error {
+    Error::PreconditionFailed(format!(
+        "flag '{key}' is at version {actual}, not {expected}: it changed since it was read"
+    ))
+}
+
+/// No such SDK key in the environment.
+pub(crate) fn sdk_key_not_found(id: &str) -> Error {
+    Error::NotFound(format!("SDK key '{id}' does not exist"))
+}
