@@ -21,12 +21,16 @@
 #![deny(missing_docs)]
 
 mod bucket;
+#[cfg(feature = "client")]
+mod client;
 mod context;
 mod error;
 mod eval;
 mod model;
 
 pub use bucket::{bucket, hash, BUCKETS};
+#[cfg(feature = "client")]
+pub use client::{FlagClient, FlagClientBuilder};
 pub use context::{Context, Value};
 pub use error::{Error, FieldError, ValidationErrors};
 pub use eval::{CompileError, CompiledFlag, Evaluation, Reason, ReasonKind, Snapshot};

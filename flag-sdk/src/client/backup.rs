@@ -1,0 +1,115 @@
+//! The backup file: the last flags received from the server, written atomically after each
+//! change and read at start when the server cannot be reached.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use super::state::{BackupDoc, Shared, WireSnapshot};
+
+/// Reads a backup file; `None` (logged) when it is missing or unreadable.
+pub(crate) async fn read(path: PathBuf) -> Option<WireSnapshot> {
+    let read = tokio::task::spawn_blocking(move || {
+        let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
+        serde_json::from_slice::<WireSnapshot>(&bytes).map_err(|e| e.to_string())
+    })
+    .await;
+    match read {
+        Ok(Ok(doc)) => Some(doc),
+        Ok(Err(problem)) => {
+            tracing::warn!(%problem, "cannot read the flag backup file");
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed to
+/// disk, then renamed over the target.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Writes the backup whenever the version changes with data from the server; consecutive
+/// changes that arrive while a write is running are written once.
+pub(crate) async fn writer(
+    shared: Arc<Shared>,
+    path: PathBuf,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut versions = shared.subscribe();
+    let mut written: Option<u64> = None;
+    loop {
+        tokio::select! {
+            changed = versions.changed() => if changed.is_err() { return },
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+        if !shared.is_live() {
+            continue;
+        }
+        let view = shared.view();
+        let version = view.snapshot.version();
+        if written == Some(version) {
+            continue;
+        }
+        let doc = BackupDoc {
+            environment: view.snapshot.environment(),
+            version,
+            flags: view.snapshot.flags(),
+        };
+        let bytes = match serde_json::to_vec_pretty(&doc) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot serialise the flag backup");
+                continue;
+            }
+        };
+        drop(view);
+        let target = path.clone();
+        match tokio::task::spawn_blocking(move || write_atomic(&target, &bytes)).await {
+            Ok(Ok(())) => written = Some(version),
+            Ok(Err(e)) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot write the flag backup file")
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_the_whole_file() {
+        let dir = std::env::temp_dir().join(format!("flag-sdk-backup-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("flags.json");
+        write_atomic(&path, b"first version, longer").unwrap();
+        write_atomic(&path, b"second").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"second");
+        let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
