@@ -34,7 +34,7 @@ pub fn hash(salt: &str, value: &str) -> u32 {
 /// Neither allocates.
 #[inline]
 pub(crate) fn bucket_with_prefix(prefix: &[u8], value: &[u8]) -> u16 {
-    const STACK: usize = 256;
+    const STACK: usize = 64;
     let len = prefix.len() + value.len();
     let hash = if len <= STACK {
         let mut buf = [0u8; STACK];
