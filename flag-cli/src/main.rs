@@ -1,1 +1,30 @@
-fn main() {}
+//! `flag-cli`: the command-line tool of the flag service, for people and CI scripts.
+//!
+//! Exit codes: 0 success, 1 error, 2 drift found by `plan` / `apply --check`, 130 interrupted.
+
+mod cli;
+mod client;
+mod commands;
+mod error;
+mod output;
+mod plan;
+mod remote;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::commands::Outcome;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match commands::run(cli).await {
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::Drift) => ExitCode::from(2),
+        Err(e) => {
+            output::note(format!("error: {e}"));
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! `flags list | get | create | enable | disable | rollout | delete`.
+
+use flag_sdk::{Flag, FlagInput};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::{Ctx, Outcome};
+use crate::cli::{FlagsCommand, Output};
+use crate::error::{Error, Result};
+use crate::output;
+use crate::remote::{FlagList, RemoteFlag};
+
+/// Runs a `flags` subcommand.
+pub async fn run(ctx: &Ctx, cmd: FlagsCommand) -> Result<Outcome> {
+    match cmd {
+        FlagsCommand::List => list(ctx).await?,
+        FlagsCommand::Get { key } => get(ctx, &key).await?,
+        FlagsCommand::Create {
+            key,
+            description,
+            percentage,
+            enabled,
+            owner,
+            tags,
+        } => {
+            let input = FlagInput {
+                key,
+                description: description.unwrap_or_default(),
+                enabled,
+                rules: Vec::new(),
+                percentage: percentage.unwrap_or(100.0),
+                stickiness: None,
+                salt: None,
+                tags,
+                owner,
+                expires_at: None,
+                version: None,
+                updated_at: None,
+                updated_by: None,
+            };
+            create(ctx, &input).await?
+        }
+        FlagsCommand::Enable { key } => patch(ctx, &key, json!({ "enabled": true })).await?,
+        FlagsCommand::Disable { key } => patch(ctx, &key, json!({ "enabled": false })).await?,
+        FlagsCommand::Rollout { key, percent } => {
+            patch(ctx, &key, json!({ "percentage": percent })).await?
+        }
+        FlagsCommand::Delete { key } => delete(ctx, &key).await?,
+    }
+    Ok(Outcome::Done)
+}
+
+/// Fetches every flag of the environment.
+pub async fn fetch_all(ctx: &Ctx) -> Result<FlagList> {
+    let raw: Value = ctx
+        .client
+        .get(&ctx.env_path("/flags")?, &ctx.env_what())
+        .await?;
+    FlagList::from_value(raw)
+}
+
+/// Fetches one flag.
+pub async fn fetch(ctx: &Ctx, key: &str) -> Result<RemoteFlag> {
+    let raw: Value = ctx
+        .client
+        .get(&ctx.flag_path(key)?, &ctx.flag_what(key))
+        .await?;
+    RemoteFlag::from_value(raw)
+}
+
+/// Sends a merge patch to a flag and returns the flag as stored.
+pub async fn send_patch(ctx: &Ctx, key: &str, patch: &Value) -> Result<RemoteFlag> {
+    let raw = ctx
+        .client
+        .patch(&ctx.flag_path(key)?, patch, &ctx.flag_what(key))
+        .await?;
+    RemoteFlag::from_value(raw)
+}
+
+async fn list(ctx: &Ctx) -> Result<()> {
+    let list = fetch_all(ctx).await?;
+    if ctx.output == Output::Json {
+        return output::json(&list.raw);
+    }
+    let rows = list
+        .flags
+        .iter()
+        .map(|f| {
+            vec![
+                f.flag.key.to_string(),
+                on_off(&f.flag).into(),
+                format!("{}%", f.flag.percentage),
+                f.flag.rules.len().to_string(),
+                f.version.to_string(),
+                f.updated_at
+                    .map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
+                    .unwrap_or_default(),
+                f.updated_by.clone().unwrap_or_default(),
+                f.flag.description.clone(),
+            ]
+        })
+        .collect();
+    output::table(
+        &[
+            "KEY",
+            "ENABLED",
+            "PERCENTAGE",
+            "RULES",
+            "VERSION",
+            "UPDATED",
+            "BY",
+            "DESCRIPTION",
+        ],
+        rows,
+    )?;
+    if list.flags.is_empty() {
+        output::note(format!("no flags in {}", ctx.env_what()));
+    }
+    Ok(())
+}
+
+async fn get(ctx: &Ctx, key: &str) -> Result<()> {
+    let f = fetch(ctx, key).await?;
+    if ctx.output == Output::Json {
+        return output::json(&f.raw);
+    }
+    output::line(describe(&f))
+}
+
+/// A flag as readable text.
+pub fn describe(f: &RemoteFlag) -> String {
+    let flag = &f.flag;
+    let mut rows: Vec<(&str, String)> = vec![
+        ("key", flag.key.to_string()),
+        ("description", flag.description.clone()),
+        ("enabled", on_off(flag).into()),
+        ("percentage", format!("{}%", flag.percentage)),
+        ("stickiness", flag.stickiness.clone()),
+        ("salt", flag.salt.clone()),
+        ("tags", flag.tags.join(", ")),
+        ("owner", flag.owner.clone().unwrap_or_default()),
+        (
+            "expires_at",
+            flag.expires_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        ),
+        ("version", f.version.to_string()),
+        (
+            "updated_at",
+            f.updated_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        ),
+        ("updated_by", f.updated_by.clone().unwrap_or_default()),
+    ];
+    for (k, v) in &f.extra {
+        rows.push((k.as_str(), v.to_string()));
+    }
+    let mut text: Vec<String> = rows
+        .iter()
+        .map(|(k, v)| format!("{:<12} {v}", format!("{k}:")))
+        .collect();
+    if flag.rules.is_empty() {
+        text.push("rules:       none".into());
+    } else {
+        text.push("rules:".into());
+        for (i, r) in flag.rules.iter().enumerate() {
+            text.push(format!("  {}. {} -> {}%", i + 1, r.id, r.percentage));
+            for c in &r.conditions {
+                text.push(format!(
+                    "       {} {} {}",
+                    c.attribute(),
+                    c.operator(),
+                    c.values().join(", ")
+                ));
+            }
+        }
+    }
+    text.join("\n")
+}
+
+fn on_off(flag: &Flag) -> &'static str {
+    if flag.enabled {
+        "on"
+    } else {
+        "off"
+    }
+}
+
+async fn create(ctx: &Ctx, input: &FlagInput) -> Result<()> {
+    let body = serde_json::to_value(input).map_err(|e| Error::Protocol(e.to_string()))?;
+    let raw = ctx
+        .client
+        .call(
+            Method::POST,
+            &ctx.env_path("/flags")?,
+            Some(&body),
+            &ctx.env_what(),
+        )
+        .await?;
+    let f = RemoteFlag::from_value(raw)?;
+    let sentence = format!(
+        "created {} ({}, {}%)",
+        ctx.flag_what(&input.key),
+        on_off(&f.flag),
+        f.flag.percentage
+    );
+    output::result(ctx.output, sentence, &f.raw)
+}
+
+async fn patch(ctx: &Ctx, key: &str, patch: Value) -> Result<()> {
+    let f = send_patch(ctx, key, &patch).await?;
+    let sentence = format!(
+        "{}: {}, {}% (version {})",
+        ctx.flag_what(key),
+        on_off(&f.flag),
+        f.flag.percentage,
+        f.version
+    );
+    output::result(ctx.output, sentence, &f.raw)
+}
+
+async fn delete(ctx: &Ctx, key: &str) -> Result<()> {
+    ctx.client
+        .send(
+            Method::DELETE,
+            &ctx.flag_path(key)?,
+            None,
+            &ctx.flag_what(key),
+        )
+        .await?;
+    output::result(
+        ctx.output,
+        format!("deleted {}", ctx.flag_what(key)),
+        &json!({ "deleted": key, "environment": ctx.env()? }),
+    )
+}
