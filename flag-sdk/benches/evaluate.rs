@@ -32,7 +32,11 @@ fn five_rules(key: &str) -> Flag {
 
 /// A snapshot of `n` flags that includes the three benchmarked ones.
 fn snapshot(n: usize) -> Snapshot {
-    let mut flags = vec![Flag::on("on_off").unwrap(), Flag::rollout("rollout_25", 25.0).unwrap(), five_rules("five_rules")];
+    let mut flags = vec![
+        Flag::on("on_off").unwrap(),
+        Flag::rollout("rollout_25", 25.0).unwrap(),
+        five_rules("five_rules"),
+    ];
     flags.extend((flags.len()..n).map(|i| Flag::rollout(&format!("filler_{i}"), 50.0).unwrap()));
     Snapshot::compile("bench", 1, flags)
 }
@@ -48,8 +52,12 @@ fn bench(c: &mut Criterion) {
         .set("signup", "2025-01-01T00:00:00Z");
 
     let mut baseline = c.benchmark_group("baseline");
-    let map: FxHashMap<Box<str>, u64> = (0..10_000).map(|i| (format!("filler_{i}").into_boxed_str(), i)).collect();
-    baseline.bench_function("fxhashmap_get", |b| b.iter(|| black_box(&map).get(black_box("filler_77"))));
+    let map: FxHashMap<Box<str>, u64> = (0..10_000)
+        .map(|i| (format!("filler_{i}").into_boxed_str(), i))
+        .collect();
+    baseline.bench_function("fxhashmap_get", |b| {
+        b.iter(|| black_box(&map).get(black_box("filler_77")))
+    });
     baseline.bench_function("murmur3_slice", |b| {
         b.iter(|| mur3::murmurhash3_x86_32(black_box(b"rollout_25:user-123456"), 0))
     });
@@ -58,7 +66,9 @@ fn bench(c: &mut Criterion) {
     for n in [10, 10_000] {
         let snap = snapshot(n);
         let mut group = c.benchmark_group(format!("is_enabled/{n}_flags"));
-        group.bench_function("on_off", |b| b.iter(|| black_box(&snap).is_enabled(black_box("on_off"), &ctx)));
+        group.bench_function("on_off", |b| {
+            b.iter(|| black_box(&snap).is_enabled(black_box("on_off"), &ctx))
+        });
         group.bench_function("rollout_25", |b| {
             b.iter(|| black_box(&snap).is_enabled(black_box("rollout_25"), &ctx))
         });
@@ -67,8 +77,12 @@ fn bench(c: &mut Criterion) {
         });
         group.finish();
         let mut group = c.benchmark_group(format!("evaluate/{n}_flags"));
-        group.bench_function("rollout_25", |b| b.iter(|| black_box(&snap).evaluate(black_box("rollout_25"), &ctx)));
-        group.bench_function("five_rules", |b| b.iter(|| black_box(&snap).evaluate(black_box("five_rules"), &ctx)));
+        group.bench_function("rollout_25", |b| {
+            b.iter(|| black_box(&snap).evaluate(black_box("rollout_25"), &ctx))
+        });
+        group.bench_function("five_rules", |b| {
+            b.iter(|| black_box(&snap).evaluate(black_box("five_rules"), &ctx))
+        });
         group.finish();
     }
 }

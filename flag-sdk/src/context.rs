@@ -163,7 +163,9 @@ impl<'de> Deserialize<'de> for Value {
                 .into_iter()
                 .map(|i| match i {
                     serde_json::Value::String(s) => Ok(s),
-                    _ => Err(serde::de::Error::custom("a list attribute holds only strings")),
+                    _ => Err(serde::de::Error::custom(
+                        "a list attribute holds only strings",
+                    )),
                 })
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::List),

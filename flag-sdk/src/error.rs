@@ -63,7 +63,9 @@ impl ValidationErrors {
                     field: match (prefix.is_empty(), e.field.is_empty()) {
                         (true, _) => e.field,
                         (false, true) => prefix.to_owned(),
-                        (false, false) if e.field.starts_with('[') => format!("{prefix}{}", e.field),
+                        (false, false) if e.field.starts_with('[') => {
+                            format!("{prefix}{}", e.field)
+                        }
                         (false, false) => format!("{prefix}.{}", e.field),
                     },
                     message: e.message,

@@ -35,6 +35,6 @@ pub use context::{Context, Value};
 pub use error::{Error, FieldError, ValidationErrors};
 pub use eval::{CompileError, CompiledFlag, Evaluation, Reason, ReasonKind, Snapshot};
 pub use model::{
-    limits, Condition, ConditionInput, EnvName, Flag, FlagInput, FlagKey, Operator, Percentage, Rule,
-    RuleInput, MAX_ENV_LEN, MAX_KEY_LEN,
+    limits, Condition, ConditionInput, EnvName, Flag, FlagInput, FlagKey, Operator, Percentage,
+    Rule, RuleInput, MAX_ENV_LEN, MAX_KEY_LEN,
 };

@@ -23,15 +23,40 @@ fn operators() {
         ("in", json!(["42"]), 42.into(), true),
         ("in", json!(["true"]), true.into(), true),
         ("in", json!(["beta"]), vec!["alpha", "beta"].into(), true),
-        ("in", json!((0..50).map(|i| format!("c{i}")).collect::<Vec<_>>()), "c37".into(), true),
-        ("in", json!((0..50).map(|i| format!("c{i}")).collect::<Vec<_>>()), "c50".into(), false),
+        (
+            "in",
+            json!((0..50).map(|i| format!("c{i}")).collect::<Vec<_>>()),
+            "c37".into(),
+            true,
+        ),
+        (
+            "in",
+            json!((0..50).map(|i| format!("c{i}")).collect::<Vec<_>>()),
+            "c50".into(),
+            false,
+        ),
         ("not_in", json!(["DE", "FR"]), "US".into(), true),
         ("not_in", json!(["DE", "FR"]), "DE".into(), false),
-        ("not_in", json!(["beta"]), vec!["alpha", "beta"].into(), false),
+        (
+            "not_in",
+            json!(["beta"]),
+            vec!["alpha", "beta"].into(),
+            false,
+        ),
         ("starts_with", json!(["app-"]), "app-7".into(), true),
         ("starts_with", json!(["app-"]), "web-7".into(), false),
-        ("ends_with", json!(["@example.com"]), "ann@example.com".into(), true),
-        ("ends_with", json!(["@example.com"]), "ann@example.org".into(), false),
+        (
+            "ends_with",
+            json!(["@example.com"]),
+            "ann@example.com".into(),
+            true,
+        ),
+        (
+            "ends_with",
+            json!(["@example.com"]),
+            "ann@example.org".into(),
+            false,
+        ),
         ("contains", json!(["check"]), "new_checkout".into(), true),
         ("contains", json!(["check"]), "new_cart".into(), false),
         ("matches", json!(["^user-[0-9]+$"]), "user-12".into(), true),
@@ -49,19 +74,52 @@ fn operators() {
         ("semver_gt", json!(["2.3.0"]), "2.10.0".into(), true),
         ("semver_gte", json!(["2.3.0"]), "2.3.0".into(), true),
         ("semver_gte", json!(["2.3.0"]), "garbage".into(), false),
-        ("before", json!(["2026-12-01T00:00:00Z"]), "2026-11-30T23:59:59Z".into(), true),
-        ("before", json!(["2026-12-01T00:00:00Z"]), "2026-12-01T01:00:00+02:00".into(), true),
-        ("after", json!(["2026-12-01T00:00:00Z"]), "2026-12-01T00:00:01Z".into(), true),
-        ("after", json!(["2026-12-01T00:00:00Z"]), 1_700_000_000.into(), false),
-        ("after", json!(["2026-12-01T00:00:00Z"]), "yesterday".into(), false),
+        (
+            "before",
+            json!(["2026-12-01T00:00:00Z"]),
+            "2026-11-30T23:59:59Z".into(),
+            true,
+        ),
+        (
+            "before",
+            json!(["2026-12-01T00:00:00Z"]),
+            "2026-12-01T01:00:00+02:00".into(),
+            true,
+        ),
+        (
+            "after",
+            json!(["2026-12-01T00:00:00Z"]),
+            "2026-12-01T00:00:01Z".into(),
+            true,
+        ),
+        (
+            "after",
+            json!(["2026-12-01T00:00:00Z"]),
+            1_700_000_000.into(),
+            false,
+        ),
+        (
+            "after",
+            json!(["2026-12-01T00:00:00Z"]),
+            "yesterday".into(),
+            false,
+        ),
     ];
     for (op, values, attr, expected) in cases {
         let snap = gate("a", op, values.clone());
         let ctx = Context::new().set("a", attr.clone());
         let eval = snap.evaluate("f", &ctx);
         assert_eq!(eval.enabled, expected, "{op} {values} against {attr:?}");
-        assert_eq!(snap.is_enabled("f", &ctx), expected, "is_enabled: {op} {values} against {attr:?}");
-        let kind = if expected { ReasonKind::Rule } else { ReasonKind::Default };
+        assert_eq!(
+            snap.is_enabled("f", &ctx),
+            expected,
+            "is_enabled: {op} {values} against {attr:?}"
+        );
+        let kind = if expected {
+            ReasonKind::Rule
+        } else {
+            ReasonKind::Default
+        };
         assert_eq!(eval.reason.kind, kind, "{op} {values} against {attr:?}");
     }
 }
@@ -81,14 +139,26 @@ fn rules_are_tried_in_order_and_all_conditions_must_match() {
     }))
     .unwrap();
     let snap = Snapshot::compile("production", 3, [flag]);
-    let rule_of = |ctx: &Context| snap.evaluate("new_checkout", ctx).reason.rule.map(|r| r.to_string());
+    let rule_of = |ctx: &Context| {
+        snap.evaluate("new_checkout", ctx)
+            .reason
+            .rule
+            .map(|r| r.to_string())
+    };
 
-    let staff_in_de = Context::new().set("email", "a@example.com").set("country", "DE").set("app_version", "2.4.0");
+    let staff_in_de = Context::new()
+        .set("email", "a@example.com")
+        .set("country", "DE")
+        .set("app_version", "2.4.0");
     assert_eq!(rule_of(&staff_in_de).as_deref(), Some("staff"));
-    let eu = Context::new().set("country", "FR").set("app_version", "2.3.1");
+    let eu = Context::new()
+        .set("country", "FR")
+        .set("app_version", "2.3.1");
     assert_eq!(rule_of(&eu).as_deref(), Some("eu-canary"));
     assert!(snap.is_enabled("new_checkout", &eu));
-    let old_app = Context::new().set("country", "FR").set("app_version", "2.2.9");
+    let old_app = Context::new()
+        .set("country", "FR")
+        .set("app_version", "2.2.9");
     assert_eq!(rule_of(&old_app).as_deref(), Some("everyone-else"));
     assert!(!snap.is_enabled("new_checkout", &old_app));
 }
@@ -114,19 +184,27 @@ fn reasons_serialize_as_the_contract_says() {
         json!({"enabled": false, "reason": {"kind": "not_found"}})
     );
     let default = snap.evaluate("f", &Context::new().user_id("42"));
-    assert_eq!(serde_json::to_value(default).unwrap(), json!({"enabled": false, "reason": {"kind": "default"}}));
+    assert_eq!(
+        serde_json::to_value(default).unwrap(),
+        json!({"enabled": false, "reason": {"kind": "default"}})
+    );
 }
 
 #[test]
 fn stickiness_can_be_any_attribute_and_numbers_hash_as_text() {
-    let flag = Flag::from_value(json!({"key": "f", "enabled": true, "percentage": 50, "stickiness": "account"}))
-        .unwrap();
+    let flag = Flag::from_value(
+        json!({"key": "f", "enabled": true, "percentage": 50, "stickiness": "account"}),
+    )
+    .unwrap();
     let snap = Snapshot::compile("p", 1, [flag]);
     for i in 0..200 {
         let as_number = snap.evaluate("f", &Context::new().set("account", i));
         let as_text = snap.evaluate("f", &Context::new().set("account", i.to_string()));
         assert_eq!(as_number, as_text);
-        assert_eq!(as_text.reason.bucket, Some(flag_sdk::bucket("f", &i.to_string())));
+        assert_eq!(
+            as_text.reason.bucket,
+            Some(flag_sdk::bucket("f", &i.to_string()))
+        );
     }
     // user_id is not the stickiness attribute here: a context with only user_id is out.
     assert!(!snap.is_enabled("f", &Context::new().user_id("1")));
@@ -138,7 +216,10 @@ fn updates_replace_and_delete_single_flags() {
     let next = snap.with_put(Flag::on("b").unwrap(), 2).with_delete("a", 3);
     assert_eq!(next.version(), 3);
     assert!(next.is_enabled("b", &Context::new()));
-    assert_eq!(next.evaluate("a", &Context::new()).reason.kind, ReasonKind::NotFound);
+    assert_eq!(
+        next.evaluate("a", &Context::new()).reason.kind,
+        ReasonKind::NotFound
+    );
     // The original is untouched.
     assert!(snap.is_enabled("a", &Context::new()));
     assert!(!snap.is_enabled("b", &Context::new()));

@@ -109,7 +109,10 @@ fn share_enabled(snap: &Snapshot, key: &str, n: u32) -> f64 {
 fn the_share_enabled_is_the_percentage() {
     for p in [1.0, 10.0, 37.5, 50.0, 99.0] {
         let share = share_enabled(&rollout("f", "uniformity", p), "f", 100_000);
-        assert!((share - p).abs() <= 0.5, "{p}% rollout enabled {share}% of 100,000 ids");
+        assert!(
+            (share - p).abs() <= 0.5,
+            "{p}% rollout enabled {share}% of 100,000 ids"
+        );
     }
 }
 
@@ -139,5 +142,8 @@ fn two_salts_bucket_independently() {
         })
         .count();
     let overlap = both as f64 * 100.0 / f64::from(n);
-    assert!((overlap - 25.0).abs() <= 1.0, "overlap of two 50% rollouts is {overlap}%");
+    assert!(
+        (overlap - 25.0).abs() <= 1.0,
+        "overlap of two 50% rollouts is {overlap}%"
+    );
 }

@@ -49,13 +49,25 @@ fn every_problem_is_reported_with_its_path() {
         "rules[1].conditions[5].attribute",
         "rules[1].conditions[5].values",
     ] {
-        assert!(paths.contains(&expected), "missing {expected} in {errors:?}");
+        assert!(
+            paths.contains(&expected),
+            "missing {expected} in {errors:?}"
+        );
     }
-    let message = |path: &str| errors.iter().find(|(f, _)| f == path).map(|(_, m)| m.clone()).unwrap();
+    let message = |path: &str| {
+        errors
+            .iter()
+            .find(|(f, _)| f == path)
+            .map(|(_, m)| m.clone())
+            .unwrap()
+    };
     assert_eq!(message("rules[1].percentage"), "must be between 0 and 100");
     assert!(message("rules[1].id").contains("duplicate"));
     assert!(message("rules[1].conditions[1].values[0]").contains("regular expression"));
-    assert!(message("rules[1].conditions[4].operator").contains("semver_gte"), "lists the operators");
+    assert!(
+        message("rules[1].conditions[4].operator").contains("semver_gte"),
+        "lists the operators"
+    );
 }
 
 #[test]
@@ -76,15 +88,24 @@ fn type_errors_and_unknown_fields_name_their_path() {
 fn sizes_are_limited() {
     let many_rules: Vec<_> = (0..101).map(|i| json!({"id": format!("r{i}")})).collect();
     let e = fields(json!({"key": "a", "rules": many_rules}));
-    assert!(e.iter().any(|(f, m)| f == "rules" && m.contains("100")), "{e:?}");
+    assert!(
+        e.iter().any(|(f, m)| f == "rules" && m.contains("100")),
+        "{e:?}"
+    );
     let e = fields(json!({"key": "a", "rules": [{"id": "r", "conditions":
         [{"attribute": "a", "operator": "in", "values": vec!["x"; 1001]}]}]}));
-    assert!(e.iter().any(|(f, _)| f == "rules[0].conditions[0].values"), "{e:?}");
+    assert!(
+        e.iter().any(|(f, _)| f == "rules[0].conditions[0].values"),
+        "{e:?}"
+    );
     let e = fields(json!({"key": "a", "description": "x".repeat(5000)}));
     assert_eq!(e[0].0, "description");
     let e = fields(json!({"key": "a", "rules": [{"id": "r", "conditions":
         [{"attribute": "a", "operator": "matches", "values": ["(a{1000}){1000}"]}]}]}));
-    assert_eq!(e[0].0, "rules[0].conditions[0].values[0]", "regex size limit");
+    assert_eq!(
+        e[0].0, "rules[0].conditions[0].values[0]",
+        "regex size limit"
+    );
 }
 
 #[test]

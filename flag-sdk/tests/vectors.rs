@@ -4,7 +4,10 @@
 use serde_json::Value;
 
 fn load() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/bucketing-vectors.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/bucketing-vectors.json"
+    );
     let text = std::fs::read_to_string(path).expect("vectors file");
     serde_json::from_str(&text).expect("vectors JSON")
 }
@@ -34,16 +37,28 @@ fn every_vector_matches_hash_and_bucket() {
     let doc = load();
     let rows = doc["vectors"].as_array().expect("vector rows");
     assert!(rows.len() >= 200, "at least 200 vectors");
-    assert!(rows.iter().any(|r| r["value"] == "" && r["salt"] == ""), "empty strings covered");
     assert!(
-        rows.iter().any(|r| !r["value"].as_str().unwrap().is_ascii()),
+        rows.iter().any(|r| r["value"] == "" && r["salt"] == ""),
+        "empty strings covered"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| !r["value"].as_str().unwrap().is_ascii()),
         "non-ASCII covered"
     );
     for row in rows {
         let salt = row["salt"].as_str().unwrap();
         let value = row["value"].as_str().unwrap();
-        assert_eq!(u64::from(flag_sdk::hash(salt, value)), row["hash"].as_u64().unwrap(), "{row}");
-        assert_eq!(u64::from(flag_sdk::bucket(salt, value)), row["bucket"].as_u64().unwrap(), "{row}");
+        assert_eq!(
+            u64::from(flag_sdk::hash(salt, value)),
+            row["hash"].as_u64().unwrap(),
+            "{row}"
+        );
+        assert_eq!(
+            u64::from(flag_sdk::bucket(salt, value)),
+            row["bucket"].as_u64().unwrap(),
+            "{row}"
+        );
     }
 }
 

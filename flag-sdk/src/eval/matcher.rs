@@ -58,15 +58,25 @@ impl Cmp {
         use std::cmp::Ordering::*;
         matches!(
             (self, ord),
-            (Cmp::Lt, Less) | (Cmp::Lte, Less | Equal) | (Cmp::Eq, Equal) | (Cmp::Gt, Greater) | (Cmp::Gte, Greater | Equal)
+            (Cmp::Lt, Less)
+                | (Cmp::Lte, Less | Equal)
+                | (Cmp::Eq, Equal)
+                | (Cmp::Gt, Greater)
+                | (Cmp::Gte, Greater | Equal)
         )
     }
 }
 
 #[derive(Debug)]
 enum Test {
-    In { strings: Strings, numbers: Box<[f64]> },
-    NotIn { strings: Strings, numbers: Box<[f64]> },
+    In {
+        strings: Strings,
+        numbers: Box<[f64]>,
+    },
+    NotIn {
+        strings: Strings,
+        numbers: Box<[f64]>,
+    },
     StartsWith(Box<[Box<str>]>),
     EndsWith(Box<[Box<str>]>),
     Contains(Box<[Box<str>]>),
@@ -87,7 +97,10 @@ fn boxed(values: &[String]) -> Box<[Box<str>]> {
     values.iter().map(|v| v.as_str().into()).collect()
 }
 
-fn parsed<T>(values: &[String], parse: impl Fn(&str) -> Result<T, String>) -> Result<Box<[T]>, String> {
+fn parsed<T>(
+    values: &[String],
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Box<[T]>, String> {
     values.iter().map(|v| parse(v)).collect()
 }
 
@@ -99,8 +112,14 @@ impl Matcher {
         let v = c.values();
         let numbers = || -> Box<[f64]> { v.iter().filter_map(|s| parse_number(s).ok()).collect() };
         let test = match c.operator() {
-            In => Test::In { strings: Strings::new(v), numbers: numbers() },
-            NotIn => Test::NotIn { strings: Strings::new(v), numbers: numbers() },
+            In => Test::In {
+                strings: Strings::new(v),
+                numbers: numbers(),
+            },
+            NotIn => Test::NotIn {
+                strings: Strings::new(v),
+                numbers: numbers(),
+            },
             StartsWith => Test::StartsWith(boxed(v)),
             EndsWith => Test::EndsWith(boxed(v)),
             Contains => Test::Contains(boxed(v)),
@@ -117,7 +136,10 @@ impl Matcher {
             Before => Test::Instant(Cmp::Lt, parsed(v, parse_instant)?),
             After => Test::Instant(Cmp::Gt, parsed(v, parse_instant)?),
         };
-        Ok(Matcher { attribute: c.attribute().into(), test })
+        Ok(Matcher {
+            attribute: c.attribute().into(),
+            test,
+        })
     }
 
     /// Whether the context satisfies the condition. A missing attribute never matches.
@@ -131,7 +153,9 @@ impl Matcher {
             (Test::In { strings, numbers }, v) => in_set(strings, numbers, v),
             (test, Value::List(items)) => items.iter().any(|s| test.matches_str(s)),
             (test, Value::String(s)) => test.matches_str(s),
-            (Test::Number(cmp, vals), Value::Number(n)) => vals.iter().any(|x| cmp_f64(*cmp, *n, *x)),
+            (Test::Number(cmp, vals), Value::Number(n)) => {
+                vals.iter().any(|x| cmp_f64(*cmp, *n, *x))
+            }
             (Test::Instant(cmp, vals), Value::Number(secs)) => {
                 DateTime::<Utc>::from_timestamp(*secs as i64, 0)
                     .is_some_and(|t| vals.iter().any(|x| cmp.holds(t.cmp(x))))

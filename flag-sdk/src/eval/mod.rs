@@ -93,7 +93,11 @@ impl CompiledFlag {
             .map(|r| {
                 Ok(CompiledRule {
                     id: r.id.as_str().into(),
-                    matchers: r.conditions.iter().map(Matcher::compile).collect::<Result<_, String>>()?,
+                    matchers: r
+                        .conditions
+                        .iter()
+                        .map(Matcher::compile)
+                        .collect::<Result<_, String>>()?,
                     basis_points: r.percentage.basis_points(),
                 })
             })
@@ -156,7 +160,10 @@ impl CompiledFlag {
         if basis_points == 0 {
             return (false, None);
         }
-        match ctx.get(&self.stickiness).and_then(|v| stickiness_bucket(&self.hash_prefix, v)) {
+        match ctx
+            .get(&self.stickiness)
+            .and_then(|v| stickiness_bucket(&self.hash_prefix, v))
+        {
             Some(bucket) => (bucket < basis_points, Some(bucket)),
             None => (false, None),
         }
@@ -168,7 +175,10 @@ impl CompiledFlag {
 fn stickiness_bucket(prefix: &[u8], v: &Value) -> Option<u16> {
     match v {
         Value::String(s) => Some(bucket_with_prefix(prefix, s.as_bytes())),
-        Value::Bool(b) => Some(bucket_with_prefix(prefix, if *b { b"true" } else { b"false" })),
+        Value::Bool(b) => Some(bucket_with_prefix(
+            prefix,
+            if *b { b"true" } else { b"false" },
+        )),
         Value::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
             let mut buf = itoa::Buffer::new();
             Some(bucket_with_prefix(prefix, buf.format(*n as i64).as_bytes()))
@@ -190,7 +200,10 @@ struct StackWriter {
 
 impl Default for StackWriter {
     fn default() -> Self {
-        StackWriter { buf: [0; 64], len: 0 }
+        StackWriter {
+            buf: [0; 64],
+            len: 0,
+        }
     }
 }
 
@@ -247,7 +260,11 @@ pub struct Snapshot {
 impl Snapshot {
     /// Compiles a set of flags. A flag that fails to compile is left out and reported in
     /// [`errors`](Self::errors); it does not reject the others.
-    pub fn compile(environment: &str, version: u64, flags: impl IntoIterator<Item = Flag>) -> Snapshot {
+    pub fn compile(
+        environment: &str,
+        version: u64,
+        flags: impl IntoIterator<Item = Flag>,
+    ) -> Snapshot {
         let mut snap = Snapshot {
             environment: environment.into(),
             version,

@@ -112,8 +112,15 @@ impl FlagInput {
     /// Checks everything and builds the flag, or reports every problem found.
     pub fn validate(&self) -> Result<Flag, ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        let key = FlagKey::parse(self.key.as_str()).map_err(|m| errors.push("key", m)).ok();
-        check_len(&mut errors, "description", &self.description, MAX_DESCRIPTION);
+        let key = FlagKey::parse(self.key.as_str())
+            .map_err(|m| errors.push("key", m))
+            .ok();
+        check_len(
+            &mut errors,
+            "description",
+            &self.description,
+            MAX_DESCRIPTION,
+        );
         let percentage = check_percentage(&mut errors, "percentage", self.percentage);
 
         if self.rules.len() > MAX_RULES {
@@ -128,13 +135,19 @@ impl FlagInput {
             .filter_map(|(i, r)| {
                 let path = format!("rules[{i}]");
                 if !ids.insert(r.id.as_str()) {
-                    errors.push(format!("{path}.id"), format!("duplicate rule id {:?}", r.id));
+                    errors.push(
+                        format!("{path}.id"),
+                        format!("duplicate rule id {:?}", r.id),
+                    );
                 }
                 validate_rule(r, &path, &mut errors)
             })
             .collect();
 
-        let stickiness = self.stickiness.clone().unwrap_or_else(|| DEFAULT_STICKINESS.into());
+        let stickiness = self
+            .stickiness
+            .clone()
+            .unwrap_or_else(|| DEFAULT_STICKINESS.into());
         check_attribute(&mut errors, "stickiness", &stickiness);
         let salt = self.salt.clone().unwrap_or_else(|| self.key.clone());
         check_len(&mut errors, "salt", &salt, MAX_STRING);
@@ -198,7 +211,12 @@ impl From<&Flag> for FlagInput {
                         .map(|c| ConditionInput {
                             attribute: c.attribute.clone(),
                             operator: c.operator.as_str().to_owned(),
-                            values: c.values.iter().cloned().map(serde_json::Value::String).collect(),
+                            values: c
+                                .values
+                                .iter()
+                                .cloned()
+                                .map(serde_json::Value::String)
+                                .collect(),
                         })
                         .collect(),
                     percentage: r.percentage.as_f64(),
@@ -225,9 +243,12 @@ fn path_error<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> Validat
 
 fn validate_rule(r: &RuleInput, path: &str, errors: &mut ValidationErrors) -> Option<Rule> {
     let before = errors.len();
-    if let Err(m) = check_name(&r.id, MAX_KEY_LEN_RULE, |c| c.is_ascii_alphanumeric(), |c| {
-        c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-')
-    }) {
+    if let Err(m) = check_name(
+        &r.id,
+        MAX_KEY_LEN_RULE,
+        |c| c.is_ascii_alphanumeric(),
+        |c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'),
+    ) {
         errors.push(
             format!("{path}.id"),
             format!("{m}: a rule id is 1 to {MAX_KEY_LEN_RULE} characters of A-Z, a-z, 0-9, '_', '.', '-'"),
@@ -276,14 +297,21 @@ pub(crate) fn validate_condition(
         let known: Vec<&str> = Operator::ALL.iter().map(|o| o.as_str()).collect();
         errors.push(
             field("operator"),
-            format!("unknown operator {:?}; expected one of {}", c.operator, known.join(", ")),
+            format!(
+                "unknown operator {:?}; expected one of {}",
+                c.operator,
+                known.join(", ")
+            ),
         );
     }
     if c.values.is_empty() {
         errors.push(field("values"), "must hold at least one value");
     }
     if c.values.len() > MAX_VALUES {
-        errors.push(field("values"), format!("at most {MAX_VALUES} values are allowed"));
+        errors.push(
+            field("values"),
+            format!("at most {MAX_VALUES} values are allowed"),
+        );
     }
     let mut values = Vec::with_capacity(c.values.len().min(MAX_VALUES));
     for (i, v) in c.values.iter().enumerate().take(MAX_VALUES) {
@@ -349,7 +377,9 @@ pub(crate) fn parse_instant(v: &str) -> Result<DateTime<Utc>, String> {
 }
 
 fn check_percentage(errors: &mut ValidationErrors, path: &str, p: f64) -> Option<Percentage> {
-    Percentage::from_f64(p).map_err(|m| errors.push(path, m)).ok()
+    Percentage::from_f64(p)
+        .map_err(|m| errors.push(path, m))
+        .ok()
 }
 
 fn check_len(errors: &mut ValidationErrors, path: &str, s: &str, max: usize) {

@@ -169,7 +169,9 @@ impl Percentage {
         let scaled = p * 100.0;
         let rounded = scaled.round();
         if (scaled - rounded).abs() > 1e-6 {
-            return Err("must have at most two decimals (0.25 is the smallest step above 0.01)".into());
+            return Err(
+                "must have at most two decimals (0.25 is the smallest step above 0.01)".into(),
+            );
         }
         Ok(Percentage(rounded as u16))
     }
@@ -249,7 +251,13 @@ mod tests {
         assert_eq!(Percentage::from_f64(100.0).unwrap(), Percentage::FULL);
         assert!(Percentage::from_f64(-0.01).is_err());
         assert!(Percentage::from_f64(0.001).is_err());
-        assert_eq!(serde_json::to_string(&Percentage::from_f64(25.0).unwrap()).unwrap(), "25");
-        assert_eq!(serde_json::to_string(&Percentage::from_f64(0.25).unwrap()).unwrap(), "0.25");
+        assert_eq!(
+            serde_json::to_string(&Percentage::from_f64(25.0).unwrap()).unwrap(),
+            "25"
+        );
+        assert_eq!(
+            serde_json::to_string(&Percentage::from_f64(0.25).unwrap()).unwrap(),
+            "0.25"
+        );
     }
 }
