@@ -30,6 +30,12 @@ pub enum Error {
     /// The body is larger than allowed; 413.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The body is not JSON (by its `Content-Type`); 415.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The route exists but not for this method; 405.
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// The store cannot be reached; 503. Nothing was written.
     #[error("store unavailable: {0}")]
     Unavailable(String),

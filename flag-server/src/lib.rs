@@ -1,7 +1,201 @@
 //! The flag server: admin REST API, SDK API and SSE stream over Redis or an embedded store.
+//!
+//! Library first: `main.rs` only parses a [`Config`] and calls [`run`]. Tests start servers
+//! in-process with [`Application::build`] on port 0 and stop them with a [`ShutdownHandle`].
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! let config = flag_server::Config { listen: "127.0.0.1:0".into(), ..Default::default() };
+//! let app = flag_server::Application::build(config).await?;
+//! println!("listening on {}", app.addr());
+//! app.run_until_stopped().await
+//! # }
+//! ```
 #![deny(missing_docs)]
 
+pub mod api;
+pub mod auth;
+pub mod config;
 pub mod error;
+pub mod hub;
+pub mod metrics;
+pub mod openapi;
 pub mod store;
+pub mod telemetry;
 
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::{from_fn, ErrorHandlers};
+use actix_web::{web, App, HttpServer};
+use anyhow::Context as _;
+use tokio::task::JoinHandle;
+use tracing_actix_web::TracingLogger;
+
+pub use config::{Config, LogFormat};
 pub use error::{Error, Result};
+
+use api::AppState;
+use auth::AdminTokens;
+use hub::Hub;
+use metrics::Metrics;
+use store::Store;
+
+/// How long a stopping server waits for requests in flight.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Opens the store the configuration names: Redis when a URL is set, else the embedded store.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    match &config.redis_url {
+        Some(url) => {
+            let store = store::redis::RedisStore::connect(url, &config.redis_prefix)
+                .with_context(|| "cannot set up the Redis store".to_string())?;
+            Ok(Arc::new(store))
+        }
+        None => {
+            let dir = config.data_dir.clone();
+            let store =
+                tokio::task::spawn_blocking(move || store::embedded::EmbeddedStore::open(&dir))
+                    .await
+                    .context("opening the embedded store panicked")?
+                    .with_context(|| {
+                        format!(
+                            "cannot open the embedded store in {}",
+                            config.data_dir.display()
+                        )
+                    })?;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+/// Stops a running [`Application`]: its HTTP server, its follower and its streams.
+#[derive(Clone)]
+pub struct ShutdownHandle {
+    server: ServerHandle,
+    hub: Arc<Hub>,
+}
+
+impl ShutdownHandle {
+    /// Stops the server (finishing requests in flight, at most a few seconds) and its
+    /// background tasks. Returns once the HTTP server has stopped.
+    pub async fn stop(&self) {
+        self.hub.shutdown();
+        self.server.stop(true).await;
+    }
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    addr: SocketAddr,
+    server: Server,
+    hub: Arc<Hub>,
+    follower: JoinHandle<()>,
+}
+
+impl Application {
+    /// Opens the store, loads the hub (creating `development` and `production` in a new
+    /// store), binds the listen address (port 0 picks a free port) and logs the address.
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let admin_tokens = match config.admin_token.as_deref().map(str::trim) {
+            Some(spec) if !spec.is_empty() => {
+                AdminTokens::parse(spec).map_err(|e| anyhow::anyhow!(e))?
+            }
+            _ => {
+                let (tokens, secret) = AdminTokens::generate();
+                eprintln!(
+                    "WARNING: FLAG_ADMIN_TOKEN is not set. Generated an admin token for this run (shown only now):\n\n    {secret}\n\nSet FLAG_ADMIN_TOKEN to keep a token across restarts."
+                );
+                tracing::warn!("FLAG_ADMIN_TOKEN is not set; a generated admin token was printed to stderr once");
+                tokens
+            }
+        };
+        let store = open_store(&config).await?;
+        let hub = Hub::load(store.clone())
+            .await
+            .with_context(|| format!("cannot load state from the {} store", store.kind()))?;
+        let metrics = Arc::new(Metrics::new());
+        let state = web::Data::new(AppState {
+            hub: hub.clone(),
+            store: store.clone(),
+            admin_tokens: admin_tokens.clone(),
+            metrics: metrics.clone(),
+            body_limit: config.body_limit,
+        });
+
+        let listener = TcpListener::bind(config.listen.as_str())
+            .with_context(|| format!("cannot bind {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(ErrorHandlers::new().default_handler(api::problem::ensure_problem))
+                .wrap(from_fn(metrics::track))
+                .wrap(TracingLogger::default())
+                .configure(api::configure)
+        })
+        .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs());
+        if let Some(workers) = config.workers {
+            server = server.workers(workers.max(1));
+        }
+        if !config.handle_signals {
+            server = server.disable_signals();
+        }
+        let server = server.listen(listener)?.run();
+        tracing::info!(
+            address = %addr,
+            store = store.kind(),
+            admin_tokens = ?admin_tokens.names(),
+            "flag-server listening on http://{addr}"
+        );
+        let follower = tokio::spawn(hub::follower::run(hub.clone(), metrics));
+        Ok(Application {
+            addr,
+            server,
+            hub,
+            follower,
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A handle that stops this server from another task.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle {
+            server: self.server.handle(),
+            hub: self.hub.clone(),
+        }
+    }
+
+    /// Serves until stopped (SIGTERM / ctrl-c, or a [`ShutdownHandle`]), then stops the
+    /// background tasks.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let result = self.server.await;
+        self.hub.shutdown();
+        if let Err(e) = self.follower.await {
+            tracing::warn!(error = %e, "the follower task failed");
+        }
+        tracing::info!("flag-server stopped");
+        result.context("the HTTP server failed")
+    }
+}
+
+/// Initialises logging and runs a server with this configuration until it is stopped.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    telemetry::init(&config.log, config.log_format);
+    if config.print_openapi {
+        print!("{}", openapi::document_json());
+        return Ok(());
+    }
+    Application::build(config).await?.run_until_stopped().await
+}

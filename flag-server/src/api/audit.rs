@@ -1,0 +1,68 @@
+//! `GET /environments/{env}/audit?limit=&before=`: the change history, newest first.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::IntoParams;
+
+use super::input::env_name;
+use super::AppState;
+use crate::auth::Admin;
+use crate::error::{Error, Result};
+use crate::store::AuditEntry;
+
+/// Default number of entries.
+pub const DEFAULT_LIMIT: usize = 50;
+/// Largest `limit`.
+pub const MAX_LIMIT: usize = 1000;
+
+/// Query parameters of the audit log.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// How many entries, 1 to 1000; default 50.
+    pub limit: Option<usize>,
+    /// Only entries of versions below this one (for paging: the last version seen).
+    pub before: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct AuditPage {
+    environment: String,
+    entries: Vec<AuditEntry>,
+}
+
+/// The audit log of an environment, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/environments/{env}/audit", tag = "audit",
+    security(("bearer" = [])),
+    params(("env" = String, Path, description = "Environment name"), AuditQuery),
+    responses(
+        (status = 200, description = "Entries newest first", body = crate::openapi::AuditPageDoc),
+        (status = 400, description = "Bad limit or before", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such environment", body = super::problem::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(
+    _admin: Admin,
+    path: web::Path<String>,
+    query: web::Query<AuditQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    let env = env_name(&path)?;
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(Error::BadRequest(format!(
+            "limit must be between 1 and {MAX_LIMIT}, got {limit}"
+        )));
+    }
+    state.hub.view_or_load(&env).await?;
+    let entries = state.store.audit(&env, limit, query.before).await?;
+    Ok(super::json_response(
+        StatusCode::OK,
+        &AuditPage {
+            environment: env.to_string(),
+            entries,
+        },
+    ))
+}

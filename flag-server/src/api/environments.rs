@@ -1,0 +1,128 @@
+//! `GET /environments`, `PUT /environments/{env}` (idempotent create), `DELETE /environments/{env}`.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::input::env_name;
+use super::{json_response, AppState};
+use crate::auth::Admin;
+use crate::error::Result;
+use crate::hub::EnvView;
+
+/// An environment with its current version and number of flags.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnvironmentInfo {
+    /// The environment's name.
+    #[schema(example = "production")]
+    pub name: String,
+    /// Its change version (0 when nothing was ever written).
+    pub version: u64,
+    /// How many flags it has.
+    pub flags: usize,
+}
+
+impl From<&EnvView> for EnvironmentInfo {
+    fn from(v: &EnvView) -> Self {
+        EnvironmentInfo {
+            name: v.environment.to_string(),
+            version: v.version,
+            flags: v.snapshot.len(),
+        }
+    }
+}
+
+/// `{"environments": [...]}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnvironmentList {
+    /// Every environment, sorted by name.
+    pub environments: Vec<EnvironmentInfo>,
+}
+
+/// Lists the environments.
+#[utoipa::path(
+    get, path = "/api/v1/environments", tag = "environments",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every environment with its version and flag count", body = EnvironmentList),
+        (status = 401, description = "No or unknown token", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin token", body = super::problem::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(_admin: Admin, state: web::Data<AppState>) -> Result<HttpResponse> {
+    let names = state.store.list_environments().await?;
+    let mut environments = Vec::with_capacity(names.len());
+    for name in &names {
+        match state.hub.view_or_load(name).await {
+            Ok(view) => environments.push(EnvironmentInfo::from(&*view)),
+            // Deleted between the list and the load.
+            Err(crate::Error::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(json_response(
+        StatusCode::OK,
+        &EnvironmentList { environments },
+    ))
+}
+
+/// Creates an environment; 201 when created, 200 when it existed already.
+#[utoipa::path(
+    put, path = "/api/v1/environments/{env}", tag = "environments",
+    security(("bearer" = [])),
+    params(("env" = String, Path, description = "Environment name: ^[a-z0-9][a-z0-9_-]{0,63}$")),
+    responses(
+        (status = 201, description = "Created", body = EnvironmentInfo),
+        (status = 200, description = "Existed already", body = EnvironmentInfo),
+        (status = 400, description = "Invalid name", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Store unavailable", body = super::problem::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create(
+    _admin: Admin,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    let env = env_name(&path)?;
+    let created = state.store.create_environment(&env).await?;
+    let view = state.hub.environment_created(&env).await?;
+    if created {
+        tracing::info!(environment = %env, "environment created");
+    }
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(json_response(status, &EnvironmentInfo::from(&*view)))
+}
+
+/// Deletes an environment with its flags, history and SDK keys.
+#[utoipa::path(
+    delete, path = "/api/v1/environments/{env}", tag = "environments",
+    security(("bearer" = [])),
+    params(("env" = String, Path, description = "Environment name")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such environment", body = super::problem::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn delete(
+    _admin: Admin,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    let env = env_name(&path)?;
+    state
+        .store
+        .delete_environment(&env)
+        .await
+        .map_err(|e| match e {
+            crate::Error::NotFound(_) => crate::hub::not_found_env(&env),
+            e => e,
+        })?;
+    state.hub.environment_deleted(&env).await;
+    tracing::info!(environment = %env, "environment deleted");
+    Ok(HttpResponse::NoContent().finish())
+}

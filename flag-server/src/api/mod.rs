@@ -1,0 +1,180 @@
+//! The HTTP API (contract section 4): admin routes, SDK routes and ops routes, all sharing
+//! one [`AppState`].
+
+pub mod apply;
+pub mod audit;
+pub mod environments;
+pub mod flags;
+pub mod input;
+pub mod ops;
+pub mod problem;
+pub mod sdk;
+pub mod sdk_keys;
+pub mod stream;
+
+use std::sync::Arc;
+
+use actix_web::{web, HttpResponse};
+
+use crate::auth::AdminTokens;
+use crate::error::Error;
+use crate::hub::Hub;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// Everything the handlers share. Registered once as `web::Data<AppState>`.
+pub struct AppState {
+    /// The in-memory state of every environment and the SDK keys.
+    pub hub: Arc<Hub>,
+    /// The store (also reachable through the hub).
+    pub store: Arc<dyn Store>,
+    /// The accepted admin tokens.
+    pub admin_tokens: AdminTokens,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("hub", &self.hub)
+            .field("store", &self.store.kind())
+            .field("admin_tokens", &self.admin_tokens)
+            .field("body_limit", &self.body_limit)
+            .finish()
+    }
+}
+
+fn extractor_error(detail: String) -> actix_web::Error {
+    Error::BadRequest(detail).into()
+}
+
+/// Registers every route, and the extractor configurations that turn their failures into
+/// problem+json.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let not_allowed = || web::to(problem::method_not_allowed);
+    cfg.app_data(
+        web::PathConfig::default()
+            .error_handler(|e, _| extractor_error(format!("invalid path: {e}"))),
+    )
+    .app_data(
+        web::QueryConfig::default()
+            .error_handler(|e, _| extractor_error(format!("invalid query parameters: {e}"))),
+    )
+    .app_data(
+        web::JsonConfig::default()
+            .error_handler(|e, _| extractor_error(format!("invalid JSON body: {e}"))),
+    )
+    .service(
+        web::resource("/healthz")
+            .route(web::get().to(ops::healthz))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/readyz")
+            .route(web::get().to(ops::readyz))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/metrics")
+            .route(web::get().to(ops::metrics))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/openapi.json")
+            .route(web::get().to(ops::openapi))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::scope("/api/v1")
+            .service(
+                web::resource("/environments")
+                    .route(web::get().to(environments::list))
+                    .default_service(not_allowed()),
+            )
+            .service(
+                web::resource("/environments/{env}")
+                    .route(web::put().to(environments::create))
+                    .route(web::delete().to(environments::delete))
+                    .default_service(not_allowed()),
+            )
+            .service(
+                web::resource("/environments/{env}/flags")
+                    .route(web::get().to(flags::list))
+                    .route(web::post().to(flags::create))
+                    .default_service(not_allowed()),
+            )
+            .service(
+                web::resource("/environments/{env}/flags/{key}")
+                    .route(web::get().to(flags::get))
+                    .route(web::put().to(flags::replace))
+                    .route(web::patch().to(flags::patch))
+                    .route(web::delete().to(flags::delete))
+                    .default_service(not_allowed()),
+            )
+            .service(
+                web::resource("/environments/{env}/apply")
+                    .route(web::post().to(apply::apply))
+                    .default_service(not_allowed()),
+            )
+            .service(
+                web::resource("/environments/{env}/audit")
+                    .route(web::get().to(audit::list))
+                    .default_service(not_allowed()),
+            )
+            .service(
+                web::resource("/environments/{env}/stream")
+                    .route(web::get().to(stream::environment_stream))
+                    .default_service(not_allowed()),
+            )
+            .service(
+                web::resource("/environments/{env}/sdk-keys")
+                    .route(web::post().to(sdk_keys::create))
+                    .route(web::get().to(sdk_keys::list))
+                    .default_service(not_allowed()),
+            )
+            .service(
+                web::resource("/environments/{env}/sdk-keys/{id}")
+                    .route(web::delete().to(sdk_keys::revoke))
+                    .default_service(not_allowed()),
+            )
+            .service(
+                web::resource("/sdk/flags")
+                    .route(web::get().to(sdk::flags))
+                    .default_service(not_allowed()),
+            )
+            .service(
+                web::resource("/sdk/stream")
+                    .route(web::get().to(stream::sdk_stream))
+                    .default_service(not_allowed()),
+            )
+            .service(
+                web::resource("/sdk/evaluate")
+                    .route(web::post().to(sdk::evaluate))
+                    .default_service(not_allowed()),
+            )
+            .service(
+                web::resource("/sdk/metrics")
+                    .route(web::post().to(sdk::metrics))
+                    .default_service(not_allowed()),
+            ),
+    )
+    .default_service(web::to(problem::not_found));
+}
+
+/// A JSON response with a status.
+pub(crate) fn json_response(
+    status: actix_web::http::StatusCode,
+    body: &impl serde::Serialize,
+) -> HttpResponse {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => HttpResponse::build(status)
+            .content_type("application/json")
+            .body(bytes),
+        Err(e) => actix_web::ResponseError::error_response(&Error::Internal(format!(
+            "serializing a response: {e}"
+        ))),
+    }
+}

@@ -1,0 +1,197 @@
+//! The one mapping from [`Error`] to HTTP: `application/problem+json` (RFC 9457), plus the
+//! fallbacks that turn actix's own errors (unknown routes, wrong methods, extractor failures)
+//! into the same shape.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::{header, StatusCode};
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::Error;
+
+/// The content type of every error.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One problem with one field of the input.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProblemField {
+    /// Path of the field (`flags[2].rules[0].percentage`); empty for the whole document.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// An error answer (`application/problem+json`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What went wrong this time, for a person.
+    pub detail: String,
+    /// The problems with individual fields (may be empty).
+    pub errors: Vec<ProblemField>,
+}
+
+impl Problem {
+    /// A problem of a given status, slug and title.
+    pub fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Problem {
+        Problem {
+            kind: format!("urn:flag-service:problem:{slug}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// The problem as a response.
+    pub fn response(&self) -> HttpResponse {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut res = HttpResponse::build(status);
+        res.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
+        if status == StatusCode::UNAUTHORIZED {
+            res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        res.body(serde_json::to_vec(self).unwrap_or_default())
+    }
+}
+
+impl Error {
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            Error::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
+            Error::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid-input", "Invalid input"),
+            Error::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+            Error::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            Error::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            Error::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            Error::PreconditionFailed(_) => (
+                StatusCode::PRECONDITION_FAILED,
+                "precondition-failed",
+                "Precondition failed",
+            ),
+            Error::PayloadTooLarge(_) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload too large",
+            ),
+            Error::UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+            ),
+            Error::MethodNotAllowed(_) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+            ),
+            Error::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store-unavailable",
+                "Store unavailable",
+            ),
+            Error::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+            ),
+        }
+    }
+
+    /// The error as a problem document.
+    pub fn to_problem(&self) -> Problem {
+        let (status, slug, title) = self.parts();
+        let detail = match self {
+            Error::Invalid(errors) => {
+                let mut p = Problem::new(
+                    status,
+                    slug,
+                    title,
+                    format!("the input is not valid: {errors}"),
+                );
+                p.errors = errors
+                    .iter()
+                    .map(|e| ProblemField {
+                        field: e.field.clone(),
+                        message: e.message.clone(),
+                    })
+                    .collect();
+                return p;
+            }
+            Error::Unavailable(_) => {
+                "the store cannot be reached; nothing was changed, try again later".to_owned()
+            }
+            Error::Internal(_) => "an internal error occurred; it has been logged".to_owned(),
+            other => other.to_string(),
+        };
+        Problem::new(status, slug, title, detail)
+    }
+}
+
+impl ResponseError for Error {
+    fn status_code(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Error::Internal(m) => tracing::error!(error = %m, "internal error"),
+            Error::Unavailable(m) => tracing::warn!(error = %m, "store unavailable"),
+            _ => {}
+        }
+        self.to_problem().response()
+    }
+}
+
+/// Answers routes that do not exist.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    Error::NotFound(format!("no route for {} {}", req.method(), req.path()))
+        .to_problem()
+        .response()
+}
+
+/// Answers a known path with a method it does not have.
+pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    Error::MethodNotAllowed(format!("{} is not allowed on {}", req.method(), req.path()))
+        .to_problem()
+        .response()
+}
+
+/// Rewrites any error response that is not problem+json yet (raised inside actix itself)
+/// into one, keeping its status and using the error's message as the detail.
+pub fn ensure_problem<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let detail = res
+        .response()
+        .error()
+        .map(|e| e.to_string())
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
+    let slug = status
+        .canonical_reason()
+        .unwrap_or("error")
+        .to_ascii_lowercase()
+        .replace(' ', "-");
+    let title = status.canonical_reason().unwrap_or("Error");
+    let problem = Problem::new(status, &slug, title, detail);
+    let (req, _) = res.into_parts();
+    let res = ServiceResponse::new(req, problem.response().map_into_boxed_body());
+    Ok(ErrorHandlerResponse::Response(res.map_into_right_body()))
+}

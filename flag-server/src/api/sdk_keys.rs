@@ -1,0 +1,191 @@
+//! SDK keys of an environment: issue (the secret is shown once), list (no secrets), revoke.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::input::{env_name, parse_json, JsonBytes};
+use super::AppState;
+use crate::auth::{hash_secret, random_secret, Admin};
+use crate::error::{Error, Result};
+use crate::store::SdkKeyRecord;
+
+/// Longest key name, in bytes.
+const MAX_NAME_LEN: usize = 128;
+
+/// The body of `POST .../sdk-keys` (optional).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSdkKey {
+    /// A label for people, e.g. `checkout-service`; default `sdk-key`.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// An SDK key as listed: never its secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SdkKeyInfo {
+    /// Public identifier, used to revoke.
+    pub id: String,
+    /// The environment the key reads.
+    pub environment: String,
+    /// The label.
+    pub name: String,
+    /// When it was issued.
+    pub created_at: DateTime<Utc>,
+    /// Who issued it.
+    pub created_by: String,
+}
+
+impl From<&SdkKeyRecord> for SdkKeyInfo {
+    fn from(k: &SdkKeyRecord) -> Self {
+        SdkKeyInfo {
+            id: k.id.clone(),
+            environment: k.environment.to_string(),
+            name: k.name.clone(),
+            created_at: k.created_at,
+            created_by: k.created_by.clone(),
+        }
+    }
+}
+
+/// A newly issued key, with its secret: shown this once only.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuedSdkKey {
+    /// The key's details.
+    #[serde(flatten)]
+    pub info: SdkKeyInfo,
+    /// The secret to give the SDK (`Authorization: Bearer <key>`). Not retrievable later.
+    pub key: String,
+}
+
+/// `{"keys": [...]}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SdkKeyList {
+    /// The environment's keys, oldest first.
+    pub keys: Vec<SdkKeyInfo>,
+}
+
+/// Issues an SDK key for the environment.
+#[utoipa::path(
+    post, path = "/api/v1/environments/{env}/sdk-keys", tag = "sdk-keys",
+    security(("bearer" = [])),
+    params(("env" = String, Path, description = "Environment name")),
+    request_body(content = Option<NewSdkKey>, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Issued; the secret is in `key`, shown once", body = IssuedSdkKey),
+        (status = 404, description = "No such environment", body = super::problem::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create(
+    admin: Admin,
+    path: web::Path<String>,
+    body: Option<JsonBytes>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    let env = env_name(&path)?;
+    let request: NewSdkKey = match body {
+        Some(b) => parse_json(&b.0)?,
+        None => NewSdkKey::default(),
+    };
+    let name = request
+        .name
+        .map(|n| n.trim().to_owned())
+        .unwrap_or_else(|| "sdk-key".into());
+    if name.is_empty() || name.len() > MAX_NAME_LEN {
+        return Err(Error::Invalid(flag_sdk::ValidationErrors::single(
+            "name",
+            format!("must be 1 to {MAX_NAME_LEN} bytes"),
+        )));
+    }
+    state.hub.view_or_load(&env).await?;
+    let secret = random_secret(&format!("sdk-{env}"));
+    let mut id = [0u8; 8];
+    rand::thread_rng().fill_bytes(&mut id);
+    let record = SdkKeyRecord {
+        id: hex::encode(id),
+        environment: env.clone(),
+        name,
+        hash: hash_secret(&secret),
+        created_at: Utc::now(),
+        created_by: admin.name.clone(),
+    };
+    state.store.create_sdk_key(&record).await?;
+    state.hub.key_added(record.clone());
+    tracing::info!(environment = %env, id = %record.id, actor = %admin.name, "SDK key issued");
+    Ok(super::json_response(
+        StatusCode::CREATED,
+        &IssuedSdkKey {
+            info: SdkKeyInfo::from(&record),
+            key: secret,
+        },
+    ))
+}
+
+/// Lists the environment's SDK keys (no secrets, no hashes).
+#[utoipa::path(
+    get, path = "/api/v1/environments/{env}/sdk-keys", tag = "sdk-keys",
+    security(("bearer" = [])),
+    params(("env" = String, Path, description = "Environment name")),
+    responses(
+        (status = 200, description = "The keys", body = SdkKeyList),
+        (status = 404, description = "No such environment", body = super::problem::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(
+    _admin: Admin,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    let env = env_name(&path)?;
+    state.hub.view_or_load(&env).await?;
+    let mut keys: Vec<SdkKeyInfo> = state
+        .store
+        .list_sdk_keys()
+        .await?
+        .iter()
+        .filter(|k| k.environment == env)
+        .map(SdkKeyInfo::from)
+        .collect();
+    keys.sort_by(|a, b| {
+        a.created_at
+            .cmp(&b.created_at)
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    Ok(super::json_response(StatusCode::OK, &SdkKeyList { keys }))
+}
+
+/// Revokes an SDK key: it stops working at once on this instance, within seconds elsewhere.
+#[utoipa::path(
+    delete, path = "/api/v1/environments/{env}/sdk-keys/{id}", tag = "sdk-keys",
+    security(("bearer" = [])),
+    params(("env" = String, Path, description = "Environment name"), ("id" = String, Path, description = "The key's id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, description = "No such key", body = super::problem::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn revoke(
+    admin: Admin,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    let env = env_name(&path.0)?;
+    let id = &path.1;
+    state
+        .store
+        .revoke_sdk_key(&env, id)
+        .await
+        .map_err(|e| match e {
+            Error::NotFound(_) => {
+                Error::NotFound(format!("environment {env:?} has no SDK key {id:?}"))
+            }
+            e => e,
+        })?;
+    state.hub.key_revoked(id);
+    tracing::info!(environment = %env, id = %id, actor = %admin.name, "SDK key revoked");
+    Ok(HttpResponse::NoContent().finish())
+}

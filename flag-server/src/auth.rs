@@ -1,0 +1,230 @@
+//! Authentication: `Authorization: Bearer <token>` with an admin token or an SDK key.
+//!
+//! - Admin tokens come from `FLAG_ADMIN_TOKEN` (see [`AdminTokens::parse`]); each has a name,
+//!   which is the actor of the changes it makes. They are compared in constant time.
+//! - SDK keys are issued through the API; the server keeps only their SHA-256 (in the hub's
+//!   memory, refreshed from the store) and finds a key by the hash of the presented secret.
+//!
+//! Handlers ask for an [`Admin`] or an [`SdkClient`] argument; the extractor answers 401 when
+//! no or an unknown token is given and 403 when the token is of the wrong kind. Tokens are
+//! never logged.
+
+use std::future::{ready, Ready};
+
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use flag_sdk::EnvName;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::api::AppState;
+use crate::error::{Error, Result};
+
+/// One admin token: its name and the SHA-256 of its secret.
+#[derive(Clone)]
+struct AdminToken {
+    name: String,
+    digest: [u8; 32],
+}
+
+/// The admin tokens the server accepts.
+#[derive(Clone)]
+pub struct AdminTokens(Vec<AdminToken>);
+
+impl std::fmt::Debug for AdminTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.0.iter().map(|t| t.name.as_str()).collect();
+        f.debug_tuple("AdminTokens").field(&names).finish()
+    }
+}
+
+impl AdminTokens {
+    /// Parses `FLAG_ADMIN_TOKEN`: comma-separated entries, each `secret` or `name:secret`
+    /// (split at the first `:`). Unnamed tokens are called `admin`, `admin-2`, `admin-3`, ...
+    /// in order. Names are 1 to 64 characters of `A-Z a-z 0-9 _ . -` and must be unique.
+    ///
+    /// ```
+    /// let tokens = flag_server::auth::AdminTokens::parse("s3cret-one, ci:s3cret-two").unwrap();
+    /// assert_eq!(tokens.check("s3cret-one"), Some("admin"));
+    /// assert_eq!(tokens.check("s3cret-two"), Some("ci"));
+    /// assert_eq!(tokens.check("nope"), None);
+    /// ```
+    pub fn parse(spec: &str) -> Result<AdminTokens, String> {
+        let mut tokens: Vec<AdminToken> = Vec::new();
+        let mut unnamed = 0;
+        for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (name, secret) = match entry.split_once(':') {
+                Some((name, secret)) => (name.trim().to_owned(), secret.trim()),
+                None => {
+                    unnamed += 1;
+                    let name = if unnamed == 1 {
+                        "admin".to_owned()
+                    } else {
+                        format!("admin-{unnamed}")
+                    };
+                    (name, entry)
+                }
+            };
+            let name_ok = !name.is_empty()
+                && name.len() <= 64
+                && name
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'));
+            if !name_ok {
+                return Err(format!(
+                    "admin token name {name:?} is not valid: use 1 to 64 characters of A-Z, a-z, 0-9, '_', '.', '-'"
+                ));
+            }
+            if secret.is_empty() {
+                return Err(format!("admin token {name:?} has an empty secret"));
+            }
+            if tokens.iter().any(|t| t.name == name) {
+                return Err(format!("admin token name {name:?} is used twice"));
+            }
+            tokens.push(AdminToken {
+                name,
+                digest: sha256(secret),
+            });
+        }
+        if tokens.is_empty() {
+            return Err("FLAG_ADMIN_TOKEN holds no token".into());
+        }
+        Ok(AdminTokens(tokens))
+    }
+
+    /// Generates one random admin token named `admin`; returns the tokens and the secret,
+    /// which the caller shows once.
+    pub fn generate() -> (AdminTokens, String) {
+        let secret = random_secret("adm");
+        let tokens = AdminTokens(vec![AdminToken {
+            name: "admin".into(),
+            digest: sha256(&secret),
+        }]);
+        (tokens, secret)
+    }
+
+    /// The name of the admin token whose secret this is. Every token is compared, each in
+    /// constant time, so the time taken does not tell how much of a secret was right.
+    pub fn check(&self, secret: &str) -> Option<&str> {
+        let digest = sha256(secret);
+        let mut found = None;
+        for t in &self.0 {
+            if bool::from(t.digest.ct_eq(&digest)) {
+                found = Some(t.name.as_str());
+            }
+        }
+        found
+    }
+
+    /// The names of the tokens (for logs at start).
+    pub fn names(&self) -> Vec<&str> {
+        self.0.iter().map(|t| t.name.as_str()).collect()
+    }
+}
+
+fn sha256(s: &str) -> [u8; 32] {
+    Sha256::digest(s.as_bytes()).into()
+}
+
+/// Hex SHA-256 of a secret: how SDK keys are stored and looked up.
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(sha256(secret))
+}
+
+/// A random secret of 256 bits: `<prefix>-<64 hex digits>`.
+pub fn random_secret(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    format!("{prefix}-{}", hex::encode(bytes))
+}
+
+/// Who is calling, once the token is checked.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    /// An admin token, by name.
+    Admin(String),
+    /// An SDK key.
+    Sdk(SdkClient),
+}
+
+/// The caller of an admin route: a valid admin token. Its name is the actor of changes.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    /// The token's name.
+    pub name: String,
+}
+
+/// The caller of an SDK route: a valid SDK key, which names its environment.
+#[derive(Debug, Clone)]
+pub struct SdkClient {
+    /// The environment the key may read.
+    pub environment: EnvName,
+    /// The key's public id (to notice a revocation).
+    pub key_id: String,
+}
+
+/// The bearer token of a request; 401 when there is none or the header is malformed.
+fn bearer(req: &HttpRequest) -> Result<&str> {
+    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
+        Error::Unauthorized("missing credentials: send `Authorization: Bearer <token>`".into())
+    })?;
+    let value = value
+        .to_str()
+        .map_err(|_| Error::Unauthorized("the Authorization header is not valid text".into()))?;
+    let (scheme, token) = value.trim().split_once(' ').unwrap_or((value, ""));
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(Error::Unauthorized(
+            "the Authorization header must be `Bearer <token>`".into(),
+        ));
+    }
+    Ok(token)
+}
+
+/// Identifies the caller of a request.
+pub fn authenticate(req: &HttpRequest) -> Result<Principal> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| Error::Internal("application state missing".into()))?;
+    let token = bearer(req)?;
+    if let Some(name) = state.admin_tokens.check(token) {
+        return Ok(Principal::Admin(name.to_owned()));
+    }
+    if let Some(key) = state.hub.sdk_key(&hash_secret(token)) {
+        return Ok(Principal::Sdk(SdkClient {
+            environment: key.environment.clone(),
+            key_id: key.id.clone(),
+        }));
+    }
+    Err(Error::Unauthorized("unknown or revoked token".into()))
+}
+
+impl FromRequest for Admin {
+    type Error = Error;
+    type Future = Ready<Result<Admin>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req).and_then(|p| match p {
+            Principal::Admin(name) => Ok(Admin { name }),
+            Principal::Sdk(_) => Err(Error::Forbidden(
+                "an SDK key may only use the /api/v1/sdk/* endpoints of its environment; this endpoint needs an admin token".into(),
+            )),
+        }))
+    }
+}
+
+impl FromRequest for SdkClient {
+    type Error = Error;
+    type Future = Ready<Result<SdkClient>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req).and_then(|p| match p {
+            Principal::Sdk(client) => Ok(client),
+            Principal::Admin(_) => Err(Error::Forbidden(
+                "the /api/v1/sdk/* endpoints serve the environment named by an SDK key, and an admin token names none: \
+                 use an SDK key (issue one with POST /api/v1/environments/{env}/sdk-keys)"
+                    .into(),
+            )),
+        }))
+    }
+}

@@ -1,0 +1,96 @@
+//! The server's configuration: command-line flags and `FLAG_*` environment variables
+//! (a flag wins over its variable), 12-factor style.
+//!
+//! ```
+//! use clap::Parser;
+//! let config = flag_server::Config::parse_from(["flag-server", "--listen", "127.0.0.1:0"]);
+//! assert_eq!(config.listen, "127.0.0.1:0");
+//! ```
+
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Everything `flag-server` can be told at start.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "flag-server",
+    version,
+    about = "Feature-flag server: admin REST API, SDK API and SSE stream"
+)]
+pub struct Config {
+    /// Address to bind; port 0 picks a free port (the chosen address is logged).
+    #[arg(long, env = "FLAG_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+
+    /// When set, Redis is the store (`redis://...`, `rediss://...`).
+    #[arg(long, env = "FLAG_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// Key namespace in Redis, so several deployments can share one Redis.
+    #[arg(long, env = "FLAG_REDIS_PREFIX", default_value = "flags")]
+    pub redis_prefix: String,
+
+    /// Directory of the embedded store, used when no Redis URL is set.
+    #[arg(long, env = "FLAG_DATA_DIR", default_value = "./flag-data")]
+    pub data_dir: PathBuf,
+
+    /// Admin tokens, comma-separated. Each is `secret` or `name:secret`; the name is the actor
+    /// recorded in the audit log (unnamed tokens are `admin`, `admin-2`, ...). Unset: one
+    /// token is generated at start and printed once.
+    #[arg(long, env = "FLAG_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
+    /// Tracing filter, e.g. `info` or `flag_server=debug,actix_web=info`.
+    #[arg(long, env = "FLAG_LOG", default_value = "info")]
+    pub log: String,
+
+    /// Log line format.
+    #[arg(long, env = "FLAG_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+
+    /// Largest accepted request body, in bytes; larger bodies get 413.
+    #[arg(long, env = "FLAG_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    pub body_limit: usize,
+
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "FLAG_WORKERS")]
+    pub workers: Option<usize>,
+
+    /// Stop on SIGTERM / ctrl-c (turned off by tests that run several servers in one process).
+    #[arg(skip = true)]
+    pub handle_signals: bool,
+
+    /// Print the OpenAPI document to stdout and exit.
+    #[arg(long)]
+    pub print_openapi: bool,
+}
+
+impl Default for Config {
+    /// The documented defaults, ignoring the process's environment and arguments.
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            redis_url: None,
+            redis_prefix: "flags".into(),
+            data_dir: PathBuf::from("./flag-data"),
+            admin_token: None,
+            log: "info".into(),
+            log_format: LogFormat::Text,
+            body_limit: 1024 * 1024,
+            workers: None,
+            handle_signals: true,
+            print_openapi: false,
+        }
+    }
+}

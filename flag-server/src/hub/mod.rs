@@ -1,0 +1,538 @@
+//! The hub: the server's in-memory state of every environment, the heart of SDK reads and of
+//! the stream.
+//!
+//! # What it holds
+//! - Per environment an [`EnvView`] behind an `ArcSwap`: the compiled [`Snapshot`], the
+//!   snapshot response body (`{"environment","version","flags"}`) serialized once per version,
+//!   and its `ETag`. `GET /sdk/flags` and `POST /sdk/evaluate` are answered from it with no
+//!   store round trip, so they keep working while the store is down.
+//! - The SDK keys, by SHA-256 of their secret ([`Hub::sdk_key`]).
+//!
+//! # How it changes
+//! Changes are applied strictly in version order and exactly once ([`Hub::apply`]): a change
+//! at `current + 1` is applied, one at or below `current` is skipped, and a gap is filled from
+//! [`Store::changes_since`] (or, when the log no longer reaches back, the environment is
+//! reloaded with [`Store::load`]). After a successful write a handler applies the changes the
+//! store returned at once (read-your-writes); the follower task ([`follower`]) applies what
+//! other instances wrote, within about a second, and refreshes the environments and SDK keys
+//! about every second.
+//!
+//! # For the stream
+//! - [`Hub::subscribe`] returns the current view and a `broadcast::Receiver<Arc<Change>>`
+//!   taken under the same lock as publication, so the receiver gets exactly the changes after
+//!   the view's version, in order, with no gap and no duplicate.
+//! - The receiver ends (`RecvError::Closed`) when the environment is reloaded from scratch
+//!   (the log did not reach back) or deleted: resubscribe and send a fresh snapshot, or end
+//!   the stream when [`Hub::subscribe`] answers `None`. `RecvError::Lagged` (a slow client
+//!   fell more than [`CHANNEL_CAPACITY`] changes behind) is handled the same way.
+//! - [`Hub::notices`] tells of revoked SDK keys and deleted environments;
+//!   [`Hub::sdk_key_active`] checks a key by id.
+//! - [`Hub::shutdown_token`] is cancelled when the server stops: streams end then.
+
+pub mod follower;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use flag_sdk::{EnvName, Flag, Snapshot};
+use serde::Serialize;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{Error, Result};
+use crate::store::{Change, ChangeEvent, EnvState, Replay, SdkKeyRecord, Store};
+
+/// Changes a stream receiver may fall behind before it is told it lagged.
+pub const CHANNEL_CAPACITY: usize = 1024;
+
+/// One environment at one version, as served to SDKs.
+#[derive(Debug)]
+pub struct EnvView {
+    /// The environment.
+    pub environment: EnvName,
+    /// Its version.
+    pub version: u64,
+    /// The compiled flags.
+    pub snapshot: Snapshot,
+    /// `{"environment","version","flags"}`, serialized once.
+    pub body: Bytes,
+    /// The `ETag` of `body`: `"<version>"`.
+    pub etag: String,
+}
+
+#[derive(Serialize)]
+struct SnapshotBody<'a> {
+    environment: &'a str,
+    version: u64,
+    flags: Vec<&'a Flag>,
+}
+
+impl EnvView {
+    fn new(environment: EnvName, version: u64, snapshot: Snapshot) -> EnvView {
+        let body = serde_json::to_vec(&SnapshotBody {
+            environment: environment.as_str(),
+            version,
+            flags: snapshot.flags(),
+        })
+        .unwrap_or_default();
+        EnvView {
+            etag: format!("\"{version}\""),
+            environment,
+            version,
+            snapshot,
+            body: Bytes::from(body),
+        }
+    }
+
+    fn from_state(state: EnvState) -> EnvView {
+        let snapshot = Snapshot::compile(state.environment.as_str(), state.version, state.flags);
+        EnvView::new(state.environment, state.version, snapshot)
+    }
+
+    /// The flags, sorted by key.
+    pub fn flags(&self) -> Vec<&Flag> {
+        self.snapshot.flags()
+    }
+}
+
+/// Something a stream should know about besides flag changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// The environment was deleted: its streams end.
+    EnvironmentDeleted(EnvName),
+    /// The SDK key was revoked: streams opened with it end.
+    KeyRevoked {
+        /// The key's id.
+        id: String,
+        /// Its environment.
+        environment: EnvName,
+    },
+}
+
+struct EnvSlot {
+    view: ArcSwap<EnvView>,
+    /// Publication: swapping the view and sending its changes happen under this lock, and so
+    /// does subscription. `None` once the environment is gone.
+    publish: Mutex<Option<broadcast::Sender<Arc<Change>>>>,
+    /// Serialises appliers (handlers and the follower), across store round trips.
+    apply: tokio::sync::Mutex<()>,
+}
+
+impl EnvSlot {
+    fn new(view: EnvView) -> EnvSlot {
+        EnvSlot {
+            view: ArcSwap::from_pointee(view),
+            publish: Mutex::new(Some(broadcast::channel(CHANNEL_CAPACITY).0)),
+            apply: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn lock_publish(&self) -> std::sync::MutexGuard<'_, Option<broadcast::Sender<Arc<Change>>>> {
+        self.publish.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Installs a view and sends the changes that lead to it, atomically for subscribers.
+    fn publish(&self, view: EnvView, changes: Vec<Arc<Change>>) {
+        let guard = self.lock_publish();
+        self.view.store(Arc::new(view));
+        if let Some(tx) = guard.as_ref() {
+            for c in changes {
+                // No receiver is not an error.
+                let _ = tx.send(c);
+            }
+        }
+    }
+
+    /// Installs a view that does not follow from the previous one by changes: receivers end.
+    fn reset(&self, view: EnvView) {
+        let mut guard = self.lock_publish();
+        self.view.store(Arc::new(view));
+        if guard.is_some() {
+            *guard = Some(broadcast::channel(CHANNEL_CAPACITY).0);
+        }
+    }
+
+    fn close(&self) {
+        self.lock_publish().take();
+    }
+}
+
+type KeyMap = HashMap<String, Arc<SdkKeyRecord>>;
+
+/// The in-memory state shared by every handler and the follower. See the module documentation.
+pub struct Hub {
+    store: Arc<dyn Store>,
+    envs: ArcSwap<HashMap<EnvName, Arc<EnvSlot>>>,
+    /// Serialises changes to the set of environments; bumps `env_generation`.
+    envs_lock: tokio::sync::Mutex<()>,
+    env_generation: AtomicU64,
+    keys: ArcSwap<KeyMap>,
+    keys_lock: Mutex<()>,
+    key_generation: AtomicU64,
+    notices: broadcast::Sender<Notice>,
+    shutdown: CancellationToken,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("environments", &self.envs.load().len())
+            .field("sdk_keys", &self.keys.load().len())
+            .finish()
+    }
+}
+
+impl Hub {
+    /// Loads every environment and SDK key from the store. A store without environments gets
+    /// `development` and `production`.
+    pub async fn load(store: Arc<dyn Store>) -> Result<Arc<Hub>> {
+        let mut names = store.list_environments().await?;
+        if names.is_empty() {
+            for name in ["development", "production"] {
+                let env = EnvName::parse(name).map_err(Error::Internal)?;
+                store.create_environment(&env).await?;
+            }
+            names = store.list_environments().await?;
+        }
+        let mut envs = HashMap::new();
+        for name in names {
+            match store.load(&name).await {
+                Ok(state) => {
+                    envs.insert(name, Arc::new(EnvSlot::new(EnvView::from_state(state))));
+                }
+                // Deleted meanwhile by another instance.
+                Err(Error::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let keys = key_map(store.list_sdk_keys().await?);
+        Ok(Arc::new(Hub {
+            store,
+            envs: ArcSwap::from_pointee(envs),
+            envs_lock: tokio::sync::Mutex::new(()),
+            env_generation: AtomicU64::new(0),
+            keys: ArcSwap::from_pointee(keys),
+            keys_lock: Mutex::new(()),
+            key_generation: AtomicU64::new(0),
+            notices: broadcast::channel(256).0,
+            shutdown: CancellationToken::new(),
+        }))
+    }
+
+    /// The store behind the hub.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The current view of an environment held in memory; `None` when it is unknown here.
+    pub fn view(&self, env: &str) -> Option<Arc<EnvView>> {
+        self.envs.load().get(env).map(|s| s.view.load_full())
+    }
+
+    /// The current view of an environment, loading it from the store when it was created
+    /// by another instance and is not known here yet; [`Error::NotFound`] when it does not exist.
+    pub async fn view_or_load(&self, env: &EnvName) -> Result<Arc<EnvView>> {
+        if let Some(v) = self.view(env.as_str()) {
+            return Ok(v);
+        }
+        let _guard = self.envs_lock.lock().await;
+        if let Some(v) = self.view(env.as_str()) {
+            return Ok(v);
+        }
+        let state = self.store.load(env).await.map_err(|e| match e {
+            Error::NotFound(_) => not_found_env(env),
+            e => e,
+        })?;
+        let slot = Arc::new(EnvSlot::new(EnvView::from_state(state)));
+        let view = slot.view.load_full();
+        self.insert_slot(env.clone(), slot);
+        Ok(view)
+    }
+
+    /// Every environment known here with its view, sorted by name.
+    pub fn views(&self) -> Vec<Arc<EnvView>> {
+        let envs = self.envs.load();
+        let mut views: Vec<Arc<EnvView>> = envs.values().map(|s| s.view.load_full()).collect();
+        views.sort_by(|a, b| a.environment.cmp(&b.environment));
+        views
+    }
+
+    /// The current view and a receiver of every change after it, with no gap between them.
+    /// `None` when the environment is unknown here (or deleted).
+    pub fn subscribe(&self, env: &str) -> Option<(Arc<EnvView>, broadcast::Receiver<Arc<Change>>)> {
+        let slot = self.envs.load().get(env).cloned()?;
+        let guard = slot.lock_publish();
+        let rx = guard.as_ref()?.subscribe();
+        Some((slot.view.load_full(), rx))
+    }
+
+    /// Revoked keys and deleted environments, as they are noticed.
+    pub fn notices(&self) -> broadcast::Receiver<Notice> {
+        self.notices.subscribe()
+    }
+
+    /// Cancelled when the server stops.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// The SDK key whose secret has this hex SHA-256.
+    pub fn sdk_key(&self, hash: &str) -> Option<Arc<SdkKeyRecord>> {
+        self.keys.load().get(hash).cloned()
+    }
+
+    /// Whether the SDK key with this id is still valid.
+    pub fn sdk_key_active(&self, id: &str) -> bool {
+        self.keys.load().values().any(|k| k.id == id)
+    }
+
+    /// Remembers a key just issued through this instance.
+    pub fn key_added(&self, key: SdkKeyRecord) {
+        self.update_keys(|map| {
+            map.insert(key.hash.clone(), Arc::new(key));
+        });
+    }
+
+    /// Forgets a key just revoked through this instance and tells its streams.
+    pub fn key_revoked(&self, id: &str) {
+        let mut gone = Vec::new();
+        self.update_keys(|map| {
+            map.retain(|_, k| {
+                let keep = k.id != id;
+                if !keep {
+                    gone.push(k.clone());
+                }
+                keep
+            })
+        });
+        for k in gone {
+            let _ = self.notices.send(Notice::KeyRevoked {
+                id: k.id.clone(),
+                environment: k.environment.clone(),
+            });
+        }
+    }
+
+    fn update_keys(&self, f: impl FnOnce(&mut KeyMap)) {
+        let _guard = self.keys_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = KeyMap::clone(&self.keys.load());
+        f(&mut map);
+        self.keys.store(Arc::new(map));
+        self.key_generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Remembers an environment just created through this instance.
+    pub async fn environment_created(&self, env: &EnvName) -> Result<Arc<EnvView>> {
+        self.view_or_load(env).await
+    }
+
+    /// Forgets an environment just deleted; its streams end.
+    pub async fn environment_deleted(&self, env: &EnvName) {
+        let _guard = self.envs_lock.lock().await;
+        self.remove_slot(env);
+    }
+
+    fn insert_slot(&self, env: EnvName, slot: Arc<EnvSlot>) {
+        let mut map = HashMap::clone(&self.envs.load());
+        map.insert(env, slot);
+        self.envs.store(Arc::new(map));
+        self.env_generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn remove_slot(&self, env: &EnvName) {
+        let mut map = HashMap::clone(&self.envs.load());
+        if let Some(slot) = map.remove(env) {
+            slot.close();
+            self.envs.store(Arc::new(map));
+            self.env_generation.fetch_add(1, Ordering::SeqCst);
+            let _ = self.notices.send(Notice::EnvironmentDeleted(env.clone()));
+        }
+    }
+
+    /// The version each environment is at here: the follower's cursors.
+    pub fn cursors(&self) -> Vec<(EnvName, u64)> {
+        self.envs
+            .load()
+            .iter()
+            .map(|(name, slot)| (name.clone(), slot.view.load().version))
+            .collect()
+    }
+
+    /// Applies changes (of any environments, in any order) exactly once and in version order.
+    /// Changes of environments unknown here are ignored (the refresh picks them up). Returns
+    /// the first store error met while filling a gap; what could be applied is applied.
+    pub async fn apply(&self, changes: Vec<Change>) -> Result<()> {
+        let mut by_env: HashMap<EnvName, Vec<Change>> = HashMap::new();
+        for c in changes {
+            by_env.entry(c.environment.clone()).or_default().push(c);
+        }
+        let mut result = Ok(());
+        for (env, changes) in by_env {
+            let Some(slot) = self.envs.load().get(&env).cloned() else {
+                continue;
+            };
+            if let Err(e) = self.apply_env(&env, &slot, changes).await {
+                result = Err(e);
+            }
+        }
+        result
+    }
+
+    /// Brings one environment up to the store's version (used after a stale `If-Match`).
+    pub async fn sync(&self, env: &EnvName) -> Result<()> {
+        let Some(slot) = self.envs.load().get(env).cloned() else {
+            return Ok(());
+        };
+        let version = slot.view.load().version;
+        let changes = match self.store.changes_since(env, version).await? {
+            Replay::Changes(changes) => changes,
+            Replay::TooOld => {
+                self.reload(env, &slot).await?;
+                return Ok(());
+            }
+        };
+        self.apply_env(env, &slot, changes).await
+    }
+
+    async fn apply_env(&self, env: &EnvName, slot: &EnvSlot, changes: Vec<Change>) -> Result<()> {
+        let _guard = slot.apply.lock().await;
+        let start = slot.view.load_full();
+        let mut current = start.version;
+        let mut snapshot: Option<Snapshot> = None;
+        let mut applied: Vec<Arc<Change>> = Vec::new();
+        let mut pending = changes;
+        pending.sort_by_key(|c| c.version);
+        let mut pending = std::collections::VecDeque::from(pending);
+        let mut outcome = Ok(());
+        while let Some(change) = pending.pop_front() {
+            if change.version <= current {
+                continue;
+            }
+            if change.version > current + 1 {
+                // A gap: fetch what is missing.
+                match self.store.changes_since(env, current).await {
+                    Ok(Replay::Changes(missing))
+                        if missing.first().map(|c| c.version) == Some(current + 1) =>
+                    {
+                        let mut all: Vec<Change> = missing;
+                        all.push(change);
+                        all.extend(pending.drain(..));
+                        all.sort_by_key(|c| c.version);
+                        pending = all.into();
+                        continue;
+                    }
+                    Ok(_) => {
+                        drop(_guard);
+                        return self.reload(env, slot).await;
+                    }
+                    Err(e) => {
+                        outcome = Err(e);
+                        break;
+                    }
+                }
+            }
+            let base = snapshot.take().unwrap_or_else(|| start.snapshot.clone());
+            let next = match &change.event {
+                ChangeEvent::Put { flag } => base.with_put(flag.clone(), change.version),
+                ChangeEvent::Delete { key } => base.with_delete(key.as_str(), change.version),
+            };
+            snapshot = Some(next);
+            current = change.version;
+            applied.push(Arc::new(change));
+        }
+        if let Some(snapshot) = snapshot {
+            slot.publish(EnvView::new(env.clone(), current, snapshot), applied);
+        }
+        outcome
+    }
+
+    async fn reload(&self, env: &EnvName, slot: &EnvSlot) -> Result<()> {
+        let _guard = slot.apply.lock().await;
+        match self.store.load(env).await {
+            Ok(state) => {
+                tracing::info!(environment = %env, version = state.version, "environment reloaded from the store");
+                slot.reset(EnvView::from_state(state));
+                Ok(())
+            }
+            Err(Error::NotFound(_)) => {
+                drop(_guard);
+                self.environment_deleted(env).await;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Re-reads the environments and SDK keys from the store, so that what another instance
+    /// created, deleted or revoked applies here.
+    pub async fn refresh(&self) -> Result<()> {
+        // Keys.
+        let generation = self.key_generation.load(Ordering::SeqCst);
+        let fresh = key_map(self.store.list_sdk_keys().await?);
+        let mut revoked = Vec::new();
+        {
+            let _guard = self.keys_lock.lock().unwrap_or_else(|p| p.into_inner());
+            // A local change since the read: the list may predate it; try again next time.
+            if self.key_generation.load(Ordering::SeqCst) == generation {
+                for (hash, k) in self.keys.load().iter() {
+                    if !fresh.contains_key(hash) {
+                        revoked.push(k.clone());
+                    }
+                }
+                self.keys.store(Arc::new(fresh));
+            }
+        }
+        for k in revoked {
+            let _ = self.notices.send(Notice::KeyRevoked {
+                id: k.id.clone(),
+                environment: k.environment.clone(),
+            });
+        }
+
+        // Environments.
+        let generation = self.env_generation.load(Ordering::SeqCst);
+        let names = self.store.list_environments().await?;
+        let _guard = self.envs_lock.lock().await;
+        if self.env_generation.load(Ordering::SeqCst) != generation {
+            return Ok(());
+        }
+        let known = self.envs.load_full();
+        for gone in known.keys().filter(|k| !names.contains(k)) {
+            tracing::info!(environment = %gone, "environment deleted elsewhere");
+            self.remove_slot(gone);
+        }
+        for name in names.iter().filter(|n| !known.contains_key(*n)) {
+            match self.store.load(name).await {
+                Ok(state) => {
+                    tracing::info!(environment = %name, "environment created elsewhere");
+                    self.insert_slot(
+                        name.clone(),
+                        Arc::new(EnvSlot::new(EnvView::from_state(state))),
+                    );
+                }
+                Err(Error::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops the follower and tells streams to end.
+    pub fn shutdown(&self) {
+        self.shutdown.cancel();
+    }
+}
+
+fn key_map(keys: Vec<SdkKeyRecord>) -> KeyMap {
+    keys.into_iter()
+        .map(|k| (k.hash.clone(), Arc::new(k)))
+        .collect()
+}
+
+/// The error for an environment that does not exist.
+pub fn not_found_env(env: &EnvName) -> Error {
+    Error::NotFound(format!("environment {env:?} does not exist"))
+}

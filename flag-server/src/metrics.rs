@@ -1,0 +1,193 @@
+//! Request accounting: one log line per request, and Prometheus metrics, served as text at `GET /metrics`:
+//!
+//! - `http_requests_total{method,route,status}`: requests by route pattern (not by raw path,
+//!   so the label set stays small) and status.
+//! - `http_request_duration_seconds{route}`: latency histogram.
+//! - `flags{environment}` and `environment_version{environment}`: what the hub holds.
+//! - `store_errors_total{source}`: store failures seen by requests (`request`, counted from
+//!   503 answers) and by the follower (`follower`).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::web;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use crate::api::AppState;
+use crate::hub::Hub;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EnvLabels {
+    environment: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SourceLabels {
+    source: String,
+}
+
+type HistogramFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    // 100 µs .. ~1.6 s
+    Histogram::new(exponential_buckets(0.0001, 2.0, 15))
+}
+
+/// The server's metrics registry.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: HistogramFamily,
+    flags: Family<EnvLabels, Gauge>,
+    versions: Family<EnvLabels, Gauge>,
+    store_errors: Family<SourceLabels, Counter>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A registry with every metric registered.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency: HistogramFamily = Family::new_with_constructor(latency_histogram);
+        let flags = Family::<EnvLabels, Gauge>::default();
+        let versions = Family::<EnvLabels, Gauge>::default();
+        let store_errors = Family::<SourceLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by route pattern and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route pattern",
+            latency.clone(),
+        );
+        registry.register("flags", "Flags per environment", flags.clone());
+        registry.register(
+            "environment_version",
+            "Change version per environment",
+            versions.clone(),
+        );
+        registry.register("store_errors", "Store failures", store_errors.clone());
+        Metrics {
+            registry,
+            requests,
+            latency,
+            flags,
+            versions,
+            store_errors,
+        }
+    }
+
+    /// Counts a store failure seen by `source`.
+    pub fn store_error(&self, source: &str) {
+        self.store_errors
+            .get_or_create(&SourceLabels {
+                source: source.to_owned(),
+            })
+            .inc();
+    }
+
+    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                method: method.to_owned(),
+                route: route.to_owned(),
+                status,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabels {
+                route: route.to_owned(),
+            })
+            .observe(seconds);
+        if status == 503 {
+            self.store_error("request");
+        }
+    }
+
+    /// The metrics in Prometheus text format, with the hub's gauges brought up to date.
+    pub fn render(&self, hub: &Hub) -> String {
+        self.flags.clear();
+        self.versions.clear();
+        for view in hub.views() {
+            let labels = EnvLabels {
+                environment: view.environment.to_string(),
+            };
+            self.flags
+                .get_or_create(&labels)
+                .set(view.snapshot.len() as i64);
+            self.versions
+                .get_or_create(&labels)
+                .set(i64::try_from(view.version).unwrap_or(i64::MAX));
+        }
+        let mut out = String::new();
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            tracing::error!(error = %e, "encoding metrics failed");
+        }
+        out
+    }
+}
+
+/// Middleware that counts and times every request by its route pattern.
+pub async fn track(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let start = Instant::now();
+    let metrics: Option<Arc<Metrics>> = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.metrics.clone());
+    let method = req.method().as_str().to_owned();
+    let res = next.call(req).await?;
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".into());
+    let status = res.status().as_u16();
+    let elapsed = start.elapsed();
+    if let Some(metrics) = metrics {
+        metrics.observe(&method, &route, status, elapsed.as_secs_f64());
+    }
+    // Inside the request's span (request id); never headers, so never tokens.
+    tracing::info!(
+        method = %method,
+        route = %route,
+        status,
+        latency_ms = elapsed.as_secs_f64() * 1000.0,
+        "request"
+    );
+    Ok(res)
+}
