@@ -1,14 +1,45 @@
-//! The SSE stream (contract section 4, "Stream"): `GET /environments/{env}/stream` for admins
-//! and `GET /sdk/stream` for SDK keys. Built on [`crate::hub::Hub::subscribe`].
+//! The SSE stream (contract section 4, "Stream"): `GET /api/v1/sdk/stream` for SDK keys and
+//! `GET /api/v1/environments/{env}/stream` for admins, one implementation over
+//! [`crate::hub::Hub::subscribe`].
 //!
-//! Placeholder: the stream's body is written separately; until then both routes answer 404.
+//! On connect the stream subscribes to the hub first and only then reads the state, so the
+//! snapshot (or the replay after `Last-Event-ID`) and the live changes meet with no gap; live
+//! changes at or below the version already sent are skipped, so there is no duplicate either.
+//!
+//! Each connection has a small task that writes into a bounded buffer. A client that does not
+//! keep up (its buffer is full, or it fell more than the hub's channel capacity behind) has its
+//! stream ended; it resumes with `Last-Event-ID` and loses nothing. Streams also end when their
+//! SDK key is revoked, their environment is deleted, or the server shuts down.
 
+use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use bytes::Bytes;
+use flag_sdk::EnvName;
+use futures_util::StreamExt;
+use serde::Serialize;
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
 
 use super::input::env_name;
 use super::AppState;
 use crate::auth::{Admin, SdkClient};
 use crate::error::{Error, Result};
+use crate::hub::{not_found_env, EnvView, Hub, Notice};
+use crate::store::{Change, ChangeEvent, Replay};
+
+/// A comment line at least this often keeps proxies from cutting idle connections.
+pub const HEARTBEAT: Duration = Duration::from_secs(15);
+/// The reconnection delay suggested to clients (`retry:`), in milliseconds.
+pub const RETRY_MS: u64 = 1000;
+/// Chunks a client may have unread before its stream is ended.
+const BUFFER: usize = 64;
+/// Live changes sent in one chunk at most.
+const BATCH: usize = 256;
 
 /// The stream of one environment, for admins (CLI `watch`, UI).
 #[utoipa::path(
@@ -21,11 +52,12 @@ use crate::error::{Error, Result};
 pub async fn environment_stream(
     _admin: Admin,
     path: web::Path<String>,
-    _req: HttpRequest,
-    _state: web::Data<AppState>,
+    req: HttpRequest,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let _env = env_name(&path)?;
-    Err(Error::NotFound("the stream is not available yet".into()))
+    let env = env_name(&path)?;
+    state.hub.view_or_load(&env).await?;
+    open(&req, &state, env, None).await
 }
 
 /// The stream of the SDK key's environment.
@@ -36,9 +68,256 @@ pub async fn environment_stream(
     responses((status = 200, description = "Server-Sent Events: snapshot, put, delete, heartbeat comments", content_type = "text/event-stream", body = String))
 )]
 pub async fn sdk_stream(
-    _client: SdkClient,
-    _req: HttpRequest,
-    _state: web::Data<AppState>,
+    client: SdkClient,
+    req: HttpRequest,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    Err(Error::NotFound("the stream is not available yet".into()))
+    open(&req, &state, client.environment, Some(client.key_id)).await
+}
+
+async fn open(
+    req: &HttpRequest,
+    state: &AppState,
+    env: EnvName,
+    key_id: Option<String>,
+) -> Result<HttpResponse> {
+    let hub = state.hub.clone();
+    // Notices first, so that a revocation after the authentication is not missed.
+    let notices = hub.notices();
+    if let Some(id) = &key_id {
+        if !hub.sdk_key_active(id) {
+            return Err(Error::Unauthorized("unknown or revoked token".into()));
+        }
+    }
+    let (view, rx) = match hub.subscribe(env.as_str()) {
+        Some(s) => s,
+        None => {
+            hub.view_or_load(&env).await?;
+            hub.subscribe(env.as_str())
+                .ok_or_else(|| not_found_env(&env))?
+        }
+    };
+    let last_event_id = req
+        .headers()
+        .get("Last-Event-ID")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let (first, sent) = opening(&hub, &env, &view, last_event_id).await;
+
+    let (tx, body) = mpsc::channel::<Bytes>(BUFFER);
+    // The buffer is empty: the opening chunk always fits.
+    let _ = tx.try_send(first);
+    let conn = Connection {
+        hub,
+        env,
+        key_id,
+        tx,
+        rx,
+        notices,
+        sent,
+    };
+    tokio::spawn(conn.run());
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(ReceiverStream::new(body).map(Ok::<_, Infallible>)))
+}
+
+/// The first chunk: the exact replay after `Last-Event-ID`, or a snapshot; and the version it
+/// brings the client to.
+async fn opening(
+    hub: &Hub,
+    env: &EnvName,
+    view: &EnvView,
+    last_event_id: Option<u64>,
+) -> (Bytes, u64) {
+    let mut out = format!("retry: {RETRY_MS}\n\n");
+    if let Some(n) = last_event_id {
+        let replay = if n == view.version {
+            Some(Vec::new())
+        } else {
+            match hub.store().changes_since(env, n).await {
+                Ok(Replay::Changes(changes)) => Some(changes),
+                Ok(Replay::TooOld) => None,
+                Err(e) => {
+                    tracing::debug!(environment = %env, error = %e, "no replay from the store; sending a snapshot");
+                    None
+                }
+            }
+        };
+        if let Some(changes) = replay {
+            let mut sent = n;
+            for change in &changes {
+                if change.version > sent {
+                    push_change(&mut out, change);
+                    sent = change.version;
+                }
+            }
+            // The store may be ahead of this instance's view: live changes up to `sent` are skipped.
+            return (Bytes::from(out), sent);
+        }
+    }
+    let mut bytes = out.into_bytes();
+    push_snapshot(&mut bytes, view);
+    (Bytes::from(bytes), view.version)
+}
+
+fn push_snapshot(out: &mut Vec<u8>, view: &EnvView) {
+    out.extend_from_slice(format!("id: {}\nevent: snapshot\ndata: ", view.version).as_bytes());
+    out.extend_from_slice(&view.body);
+    out.extend_from_slice(b"\n\n");
+}
+
+#[derive(Serialize)]
+struct PutData<'a> {
+    flag: &'a flag_sdk::Flag,
+}
+
+#[derive(Serialize)]
+struct DeleteData<'a> {
+    key: &'a str,
+}
+
+fn push_change(out: &mut String, change: &Change) {
+    let (event, data) = match &change.event {
+        ChangeEvent::Put { flag } => ("put", serde_json::to_string(&PutData { flag })),
+        ChangeEvent::Delete { key } => (
+            "delete",
+            serde_json::to_string(&DeleteData { key: key.as_str() }),
+        ),
+    };
+    match data {
+        Ok(data) => {
+            let _ = write!(
+                out,
+                "id: {}\nevent: {event}\ndata: {data}\n\n",
+                change.version
+            );
+        }
+        Err(e) => {
+            tracing::error!(version = change.version, error = %e, "cannot serialise a change")
+        }
+    }
+}
+
+/// Why a stream ended, for the logs.
+#[derive(Debug)]
+enum End {
+    Shutdown,
+    Revoked,
+    EnvironmentGone,
+    SlowClient,
+    ClientGone,
+}
+
+struct Connection {
+    hub: Arc<Hub>,
+    env: EnvName,
+    key_id: Option<String>,
+    tx: mpsc::Sender<Bytes>,
+    rx: broadcast::Receiver<Arc<Change>>,
+    notices: broadcast::Receiver<Notice>,
+    /// The version the client has been sent up to.
+    sent: u64,
+}
+
+impl Connection {
+    async fn run(mut self) {
+        let end = self.follow().await;
+        tracing::debug!(environment = %self.env, reason = ?end, "stream ended");
+    }
+
+    async fn follow(&mut self) -> End {
+        let shutdown = self.hub.shutdown_token();
+        let mut heartbeat =
+            tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+        loop {
+            let chunk = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => return End::Shutdown,
+                notice = self.notices.recv() => {
+                    if let Some(end) = self.check_notice(notice) {
+                        return end;
+                    }
+                    continue;
+                }
+                change = self.rx.recv() => match change {
+                    Ok(change) => self.live_chunk(change),
+                    Err(broadcast::error::RecvError::Lagged(_)) => return End::SlowClient,
+                    Err(broadcast::error::RecvError::Closed) => match self.resubscribe() {
+                        Some(chunk) => chunk,
+                        None => return End::EnvironmentGone,
+                    },
+                },
+                _ = heartbeat.tick() => Some(Bytes::from_static(b": heartbeat\n\n")),
+                _ = self.tx.closed() => return End::ClientGone,
+            };
+            if let Some(chunk) = chunk {
+                match self.tx.try_send(chunk) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => return End::SlowClient,
+                    Err(mpsc::error::TrySendError::Closed(_)) => return End::ClientGone,
+                }
+            }
+        }
+    }
+
+    /// This change and every other one already waiting, as one chunk.
+    fn live_chunk(&mut self, first: Arc<Change>) -> Option<Bytes> {
+        let mut out = String::new();
+        let mut next = Some(first);
+        let mut n = 0;
+        while let Some(change) = next.take() {
+            if change.version > self.sent {
+                push_change(&mut out, &change);
+                self.sent = change.version;
+            }
+            n += 1;
+            if n < BATCH {
+                next = self.rx.try_recv().ok();
+            }
+        }
+        (!out.is_empty()).then(|| Bytes::from(out))
+    }
+
+    /// The environment was reloaded from scratch: a fresh snapshot when it moved.
+    fn resubscribe(&mut self) -> Option<Option<Bytes>> {
+        let (view, rx) = self.hub.subscribe(self.env.as_str())?;
+        self.rx = rx;
+        if view.version == self.sent {
+            return Some(None);
+        }
+        let mut out = Vec::new();
+        push_snapshot(&mut out, &view);
+        self.sent = view.version;
+        Some(Some(Bytes::from(out)))
+    }
+
+    fn check_notice(
+        &self,
+        notice: std::result::Result<Notice, broadcast::error::RecvError>,
+    ) -> Option<End> {
+        match notice {
+            Ok(Notice::KeyRevoked { id, .. }) if self.key_id.as_deref() == Some(id.as_str()) => {
+                Some(End::Revoked)
+            }
+            Ok(Notice::EnvironmentDeleted(env)) if env == self.env => Some(End::EnvironmentGone),
+            Ok(_) => None,
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                if self
+                    .key_id
+                    .as_deref()
+                    .is_some_and(|id| !self.hub.sdk_key_active(id))
+                {
+                    Some(End::Revoked)
+                } else if self.hub.view(self.env.as_str()).is_none() {
+                    Some(End::EnvironmentGone)
+                } else {
+                    None
+                }
+            }
+            Err(broadcast::error::RecvError::Closed) => Some(End::Shutdown),
+        }
+    }
 }
