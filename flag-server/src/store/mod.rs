@@ -91,6 +91,11 @@ pub struct ChangeMeta {
 }
 
 /// What a change did.
+///
+/// Deserializing it validates the flag and drops its server-set fields; the stores keep their
+/// own stored shape, so this is for transport, not storage.
+// Most changes are puts; boxing the flag would cost an allocation for them and change the API.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ChangeEvent {

@@ -1,0 +1,222 @@
+//! What only one backend can show: persistence across reopening, several instances on one
+//! Redis, key layout, and Redis outages.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use flag_server::store::embedded::EmbeddedStore;
+use flag_server::store::redis::RedisStore;
+use flag_server::store::{Replay, SdkKeyRecord, Store};
+use flag_server::Error;
+use flag_tests::redis::RedisServer;
+
+use crate::support::*;
+
+async fn populate(s: &dyn Store) {
+    let e = with_env(s, "prod").await;
+    with_env(s, "dev").await;
+    s.write(
+        &e,
+        vec![create("a"), create("b")],
+        &meta_why("alice", "launch"),
+    )
+    .await
+    .unwrap();
+    s.write(
+        &e,
+        vec![put("a", 5.0, Some(1)), delete("b", None)],
+        &meta("bob"),
+    )
+    .await
+    .unwrap();
+    s.create_sdk_key(&SdkKeyRecord {
+        id: "k1".to_owned(),
+        environment: e.clone(),
+        name: "web".to_owned(),
+        hash: "00".repeat(32),
+        created_at: at(0),
+        created_by: "admin".to_owned(),
+    })
+    .await
+    .unwrap();
+    s.record_usage(&e, at(5), &HashMap::from([("a".to_owned(), (3, 4))]))
+        .await
+        .unwrap();
+}
+
+/// Everything a store holds, for comparing two views of the same data.
+async fn everything(s: &dyn Store) -> String {
+    let e = env("prod");
+    format!(
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        s.list_environments().await.unwrap(),
+        s.load(&e).await.unwrap(),
+        s.changes_since(&e, 0).await.unwrap(),
+        s.audit(&e, 100, None).await.unwrap(),
+        s.list_sdk_keys().await.unwrap(),
+        s.usage(&e).await.unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn embedded_reopened_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let before = {
+        let s = EmbeddedStore::open(&dir.path().join("nested/data")).unwrap();
+        populate(&s).await;
+        everything(&s).await
+    };
+    let s = EmbeddedStore::open(&dir.path().join("nested/data")).unwrap();
+    assert_eq!(everything(&s).await, before);
+    assert_eq!(s.version(&env("prod")).await.unwrap(), 4);
+    // And it goes on from where it was.
+    let c = s
+        .write(&env("prod"), vec![create("c")], &meta("t"))
+        .await
+        .unwrap();
+    assert_eq!(versions(&c), vec![5]);
+}
+
+#[tokio::test]
+async fn embedded_open_fails_cleanly_on_a_bad_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"not a directory").unwrap();
+    assert!(EmbeddedStore::open(&file.join("data")).is_err());
+    assert!(EmbeddedStore::open(&file).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_instances_share_data_and_changes() {
+    let server = RedisServer::start();
+    let prefix = unique_prefix();
+    let a: Arc<dyn Store> = Arc::new(RedisStore::connect(&server.url(), &prefix).unwrap());
+    let b: Arc<dyn Store> = Arc::new(RedisStore::connect(&server.url(), &prefix).unwrap());
+    populate(&*a).await;
+    assert_eq!(everything(&*b).await, everything(&*a).await);
+
+    let e = env("prod");
+    let waiter = {
+        let (b, e) = (b.clone(), e.clone());
+        tokio::spawn(async move { b.wait_for_changes(&[(e, 4)], Duration::from_secs(20)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let start = Instant::now();
+    let written = a.write(&e, vec![create("c")], &meta("t")).await.unwrap();
+    assert_eq!(waiter.await.unwrap().unwrap(), written);
+    assert!(start.elapsed() < Duration::from_secs(5));
+
+    // Another prefix is another deployment: it sees nothing.
+    let c = RedisStore::connect(&server.url(), &unique_prefix()).unwrap();
+    assert!(c.list_environments().await.unwrap().is_empty());
+    assert!(c.list_sdk_keys().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn redis_keys_are_prefixed_and_hash_tagged() {
+    let server = RedisServer::start();
+    let s = RedisStore::connect(&server.url(), "myapp").unwrap();
+    populate(&s).await;
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert!(!keys.is_empty());
+    for k in &keys {
+        assert!(k.starts_with("myapp:"), "{k} is outside the prefix");
+        let global = k == "myapp:envs" || k == "myapp:sdk_keys";
+        assert!(
+            global || k.starts_with("myapp:{prod}:") || k.starts_with("myapp:{dev}:"),
+            "{k}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn redis_rejects_bad_configuration() {
+    assert!(RedisStore::connect("not a url", "flags").is_err());
+    assert!(RedisStore::connect("http://127.0.0.1:6379", "flags").is_err());
+    assert!(RedisStore::connect("redis://127.0.0.1:6379", "").is_err());
+    assert!(RedisStore::connect("redis://127.0.0.1:6379", "a{b}").is_err());
+}
+
+/// Asserts that a call fails with `Unavailable` within a few seconds.
+async fn fails_fast<T: std::fmt::Debug>(
+    what: &str,
+    call: impl std::future::Future<Output = flag_server::Result<T>>,
+) {
+    let start = Instant::now();
+    let r = call.await;
+    let took = start.elapsed();
+    assert!(
+        matches!(r, Err(Error::Unavailable(_))),
+        "{what}: expected Unavailable, got {r:?}"
+    );
+    assert!(took < Duration::from_secs(5), "{what}: took {took:?}");
+}
+
+#[tokio::test]
+async fn redis_unreachable_at_start_is_not_an_error() {
+    let mut server = RedisServer::start();
+    let url = server.url();
+    server.stop();
+    let s = RedisStore::connect(&url, "flags").unwrap();
+    fails_fast("ping", s.ping()).await;
+    fails_fast("load", s.load(&env("prod"))).await;
+    server.start_again();
+    eventually(Duration::from_secs(15), "store reachable", || async {
+        s.ping().await.ok()
+    })
+    .await;
+    assert!(s.create_environment(&env("prod")).await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_outage_fails_fast_and_recovers() {
+    let mut server = RedisServer::start();
+    let s: Arc<dyn Store> = Arc::new(RedisStore::connect(&server.url(), &unique_prefix()).unwrap());
+    populate(&*s).await;
+    let before = everything(&*s).await;
+    let e = env("prod");
+
+    server.stop();
+    fails_fast("ping", s.ping()).await;
+    fails_fast("write", s.write(&e, vec![create("during")], &meta("t"))).await;
+    fails_fast("load", s.load(&e)).await;
+    fails_fast("version", s.version(&e)).await;
+    fails_fast("changes_since", s.changes_since(&e, 0)).await;
+    fails_fast("list_environments", s.list_environments()).await;
+    fails_fast(
+        "wait_for_changes",
+        s.wait_for_changes(&[(e.clone(), 4)], Duration::from_millis(500)),
+    )
+    .await;
+
+    server.start_again();
+    eventually(Duration::from_secs(15), "store works again", || async {
+        s.load(&e).await.ok()
+    })
+    .await;
+    // Everything acknowledged before the outage is there; nothing of the failed write is.
+    assert_eq!(everything(&*s).await, before);
+    let c = s
+        .write(&e, vec![create("after")], &meta("t"))
+        .await
+        .unwrap();
+    assert_eq!(versions(&c), vec![5]);
+    assert_eq!(
+        versions(&replayed(s.changes_since(&e, 4).await.unwrap())),
+        vec![5]
+    );
+    // Waiting works again too, on a new dedicated connection.
+    let got = s
+        .wait_for_changes(&[(e.clone(), 4)], Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(got, c);
+    assert_ne!(s.changes_since(&e, 0).await.unwrap(), Replay::TooOld);
+}
