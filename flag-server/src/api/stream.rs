@@ -13,6 +13,7 @@
 
 use std::convert::Infallible;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,6 +39,9 @@ pub const HEARTBEAT: Duration = Duration::from_secs(15);
 pub const RETRY_MS: u64 = 1000;
 /// Chunks a client may have unread before its stream is ended.
 const BUFFER: usize = 64;
+/// Bytes a client may have unread (beyond the socket's own buffers) before its stream is
+/// ended; the first chunk (a snapshot can be larger) is always accepted.
+const BUFFER_BYTES: usize = 1024 * 1024;
 /// Live changes sent in one chunk at most.
 const BATCH: usize = 256;
 
@@ -105,6 +109,7 @@ async fn open(
     let (first, sent) = opening(&hub, &env, &view, last_event_id).await;
 
     let (tx, body) = mpsc::channel::<Bytes>(BUFFER);
+    let unread = Arc::new(AtomicUsize::new(first.len()));
     // The buffer is empty: the opening chunk always fits.
     let _ = tx.try_send(first);
     let conn = Connection {
@@ -112,16 +117,21 @@ async fn open(
         env,
         key_id,
         tx,
+        unread: unread.clone(),
         rx,
         notices,
         sent,
     };
     tokio::spawn(conn.run());
+    let body = ReceiverStream::new(body).map(move |chunk| {
+        unread.fetch_sub(chunk.len(), Ordering::Relaxed);
+        Ok::<_, Infallible>(chunk)
+    });
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header(("X-Accel-Buffering", "no"))
-        .streaming(ReceiverStream::new(body).map(Ok::<_, Infallible>)))
+        .streaming(body))
 }
 
 /// The first chunk: the exact replay after `Last-Event-ID`, or a snapshot; and the version it
@@ -216,6 +226,8 @@ struct Connection {
     env: EnvName,
     key_id: Option<String>,
     tx: mpsc::Sender<Bytes>,
+    /// Bytes queued for the client and not yet taken by the HTTP layer.
+    unread: Arc<AtomicUsize>,
     rx: broadcast::Receiver<Arc<Change>>,
     notices: broadcast::Receiver<Notice>,
     /// The version the client has been sent up to.
@@ -254,6 +266,12 @@ impl Connection {
                 _ = self.tx.closed() => return End::ClientGone,
             };
             if let Some(chunk) = chunk {
+                let len = chunk.len();
+                let unread = self.unread.load(Ordering::Relaxed);
+                if unread > 0 && unread + len > BUFFER_BYTES {
+                    return End::SlowClient;
+                }
+                self.unread.fetch_add(len, Ordering::Relaxed);
                 match self.tx.try_send(chunk) {
                     Ok(()) => {}
                     Err(mpsc::error::TrySendError::Full(_)) => return End::SlowClient,

@@ -1,0 +1,353 @@
+//! Helpers of the stream tests: an admin HTTP client, a raw SSE reader, a TCP proxy that lets
+//! a client keep one address while servers come and go, and wait-until with a deadline.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+
+pub const ENV: &str = "production";
+
+/// Polls `check` until it is true or `within` passes; panics with `what` on the deadline.
+pub async fn wait_until<F, Fut>(what: &str, within: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if check().await {
+            return;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            panic!("timed out after {within:?} waiting until {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Admin calls against one server.
+#[derive(Clone)]
+pub struct Admin {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub token: String,
+}
+
+impl Admin {
+    pub fn new(base: &str, token: &str) -> Admin {
+        Admin {
+            http: reqwest::Client::new(),
+            base: base.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.base)
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> (u16, Value) {
+        let resp = req.bearer_auth(&self.token).send().await.unwrap();
+        let status = resp.status().as_u16();
+        let body = resp.json::<Value>().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    /// Creates a flag; returns its version.
+    pub async fn create(&self, key: &str, enabled: bool) -> u64 {
+        let (status, body) = self
+            .send(
+                self.http
+                    .post(self.url(&format!("/environments/{ENV}/flags")))
+                    .json(&json!({"key": key, "enabled": enabled, "percentage": 100})),
+            )
+            .await;
+        assert_eq!(status, 201, "create {key}: {body}");
+        body["version"].as_u64().unwrap()
+    }
+
+    /// Applies a merge patch; returns the flag's new version.
+    pub async fn patch(&self, key: &str, patch: Value) -> u64 {
+        let (status, body) = self.try_patch(key, patch).await;
+        assert_eq!(status, 200, "patch {key}: {body}");
+        body["version"].as_u64().unwrap()
+    }
+
+    pub async fn try_patch(&self, key: &str, patch: Value) -> (u16, Value) {
+        self.send(
+            self.http
+                .patch(self.url(&format!("/environments/{ENV}/flags/{key}")))
+                .json(&patch),
+        )
+        .await
+    }
+
+    /// Makes the environment match a flag set (flags-as-code, no pruning).
+    pub async fn apply(&self, doc: Value) {
+        let (status, body) = self
+            .send(
+                self.http
+                    .post(self.url(&format!("/environments/{ENV}/apply")))
+                    .json(&doc),
+            )
+            .await;
+        assert_eq!(status, 200, "apply: {body}");
+    }
+
+    pub async fn delete(&self, key: &str) {
+        let resp = self
+            .http
+            .delete(self.url(&format!("/environments/{ENV}/flags/{key}")))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            resp.status().is_success(),
+            "delete {key}: {}",
+            resp.status()
+        );
+    }
+
+    /// Issues an SDK key of the environment: (id, secret).
+    pub async fn sdk_key(&self) -> (String, String) {
+        let (status, body) = self
+            .send(
+                self.http
+                    .post(self.url(&format!("/environments/{ENV}/sdk-keys")))
+                    .json(&json!({"name": "stream-test"})),
+            )
+            .await;
+        assert_eq!(status, 201, "issue sdk key: {body}");
+        (
+            body["id"].as_str().unwrap().to_owned(),
+            body["key"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    pub async fn revoke(&self, id: &str) {
+        let resp = self
+            .http
+            .delete(self.url(&format!("/environments/{ENV}/sdk-keys/{id}")))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "revoke: {}", resp.status());
+    }
+}
+
+/// One server-sent event.
+#[derive(Debug, Clone)]
+pub struct Ev {
+    pub id: Option<String>,
+    pub event: String,
+    pub data: Value,
+}
+
+impl Ev {
+    pub fn version(&self) -> u64 {
+        self.id
+            .as_deref()
+            .and_then(|i| i.parse().ok())
+            .unwrap_or_else(|| panic!("event without a numeric id: {self:?}"))
+    }
+}
+
+/// What the stream produced next.
+#[derive(Debug)]
+pub enum Item {
+    Event(Ev),
+    Comment(String),
+    End,
+    Silent,
+}
+
+/// A raw SSE reader, independent of the SDK's parser.
+pub struct Sse {
+    resp: reqwest::Response,
+    buf: Vec<u8>,
+}
+
+impl Sse {
+    /// Opens a stream; panics unless the answer is 200 `text/event-stream`.
+    pub async fn open(base: &str, path: &str, token: &str, last_event_id: Option<&str>) -> Sse {
+        let resp = Self::request(base, path, token, last_event_id).await;
+        assert_eq!(resp.status().as_u16(), 200, "open {path}");
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        assert!(ct.starts_with("text/event-stream"), "content type {ct:?}");
+        Sse {
+            resp,
+            buf: Vec::new(),
+        }
+    }
+
+    pub async fn request(
+        base: &str,
+        path: &str,
+        token: &str,
+        last_event_id: Option<&str>,
+    ) -> reqwest::Response {
+        let mut req = reqwest::Client::new()
+            .get(format!("{}{path}", base.trim_end_matches('/')))
+            .bearer_auth(token);
+        if let Some(id) = last_event_id {
+            req = req.header("Last-Event-ID", id);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn sdk(base: &str, key: &str, last_event_id: Option<&str>) -> Sse {
+        Sse::open(base, "/api/v1/sdk/stream", key, last_event_id).await
+    }
+
+    /// The next event or comment within `within`.
+    pub async fn next_item(&mut self, within: Duration) -> Item {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(pos) = self.buf.windows(2).position(|w| w == b"\n\n") {
+                let block: Vec<u8> = self.buf.drain(..pos + 2).collect();
+                let text = String::from_utf8(block).unwrap();
+                let (mut id, mut event, mut data, mut comment) =
+                    (None, String::new(), String::new(), None);
+                for line in text.lines() {
+                    if let Some(c) = line.strip_prefix(':') {
+                        comment = Some(c.trim().to_owned());
+                    } else if let Some(v) = line.strip_prefix("id:") {
+                        id = Some(v.trim().to_owned());
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        event = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if !data.is_empty() {
+                    let data = serde_json::from_str(&data)
+                        .unwrap_or_else(|e| panic!("bad data {data:?}: {e}"));
+                    return Item::Event(Ev { id, event, data });
+                }
+                if let Some(c) = comment {
+                    return Item::Comment(c);
+                }
+                continue; // e.g. a `retry:` block
+            }
+            match tokio::time::timeout_at(deadline, self.resp.chunk()).await {
+                Err(_) => return Item::Silent,
+                Ok(Ok(Some(bytes))) => self.buf.extend_from_slice(&bytes),
+                Ok(Ok(None)) | Ok(Err(_)) => return Item::End,
+            }
+        }
+    }
+
+    /// The next event (comments skipped); panics when there is none within `within`.
+    pub async fn next_event(&mut self, within: Duration) -> Ev {
+        loop {
+            match self.next_item(within).await {
+                Item::Event(e) => return e,
+                Item::Comment(_) => continue,
+                other => panic!("expected an event, got {other:?}"),
+            }
+        }
+    }
+
+    /// Asserts that no event arrives within `within`.
+    pub async fn expect_no_event(&mut self, within: Duration) {
+        loop {
+            match self.next_item(within).await {
+                Item::Silent => return,
+                Item::Comment(_) => continue,
+                other => panic!("expected silence, got {other:?}"),
+            }
+        }
+    }
+
+    /// Asserts that the stream ends within `within` (events before the end are returned).
+    pub async fn expect_end(&mut self, within: Duration) -> Vec<Ev> {
+        let mut seen = Vec::new();
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next_item(left).await {
+                Item::End => return seen,
+                Item::Silent => panic!("the stream did not end within {within:?}"),
+                Item::Event(e) => seen.push(e),
+                Item::Comment(_) => {}
+            }
+        }
+    }
+}
+
+/// A TCP proxy on a fixed local port that forwards to the current backend, or refuses
+/// (closes at once) when there is none: an SDK client keeps one URL while servers restart.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    target: Arc<Mutex<Option<SocketAddr>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    pub async fn start(target: Option<SocketAddr>) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let target = Arc::new(Mutex::new(target));
+        let current = target.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                let to = *current.lock().unwrap();
+                tokio::spawn(async move {
+                    let Some(to) = to else {
+                        let _ = inbound.shutdown().await;
+                        return;
+                    };
+                    match TcpStream::connect(to).await {
+                        Ok(mut outbound) => {
+                            let _ =
+                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        }
+                        Err(_) => {
+                            let _ = inbound.shutdown().await;
+                        }
+                    }
+                });
+            }
+        });
+        Proxy { addr, target, task }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Points new connections elsewhere (existing ones end with their backend).
+    pub fn set_target(&self, to: Option<SocketAddr>) {
+        *self.target.lock().unwrap() = to;
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// `host:port` of a base URL.
+pub fn socket_addr(base: &str) -> SocketAddr {
+    let rest = base.trim_start_matches("http://");
+    let hostport = rest.split('/').next().unwrap();
+    hostport
+        .parse()
+        .unwrap_or_else(|_| panic!("not host:port: {hostport}"))
+}
