@@ -51,16 +51,7 @@ impl Client {
                 "--server / FLAG_SERVER_URL {server:?} must start with http:// or https://"
             )));
         }
-        let reason = reason
-            .map(|r| {
-                HeaderValue::from_str(r).map_err(|_| {
-                    Error::Usage(
-                        "--reason must be one line of visible text (it is sent as an HTTP header)"
-                            .into(),
-                    )
-                })
-            })
-            .transpose()?;
+        let reason = reason.map(reason_header).transpose()?;
         let token = token.filter(|t| !t.trim().is_empty());
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
@@ -78,11 +69,7 @@ impl Client {
     /// The same client sending another change reason.
     pub fn with_reason(&self, reason: &str) -> Result<Client> {
         let mut c = self.clone();
-        c.reason = Some(HeaderValue::from_str(reason).map_err(|_| {
-            Error::Usage(
-                "--reason must be one line of visible text (it is sent as an HTTP header)".into(),
-            )
-        })?);
+        c.reason = Some(reason_header(reason)?);
         Ok(c)
     }
 
@@ -247,6 +234,18 @@ impl Client {
             },
         })
     }
+}
+
+/// The `X-Change-Reason` header: one line of printable ASCII, as the server accepts.
+fn reason_header(reason: &str) -> Result<HeaderValue> {
+    if reason.chars().all(|c| c == ' ' || c.is_ascii_graphic()) {
+        if let Ok(v) = HeaderValue::from_str(reason) {
+            return Ok(v);
+        }
+    }
+    Err(Error::Usage(
+        "--reason must be one line of printable ASCII text (it is sent as the X-Change-Reason header)".into(),
+    ))
 }
 
 async fn json_body<T: DeserializeOwned>(resp: Response) -> Result<T> {

@@ -103,10 +103,14 @@ impl Error {
 }
 
 fn format_invalid(title: &str, detail: &Option<String>, errors: &[FieldError]) -> String {
-    let mut s = format!("invalid input: {title}");
-    if let Some(d) = detail.as_deref().filter(|d| !d.is_empty() && *d != title) {
-        let _ = write!(s, ": {d}");
+    if errors.is_empty() {
+        return match detail.as_deref().filter(|d| !d.is_empty() && *d != title) {
+            Some(d) => format!("the server refused the request ({title}): {d}"),
+            None => format!("the server refused the request: {title}"),
+        };
     }
+    // The detail repeats the list; the list is clearer.
+    let mut s = format!("the server rejected the input ({title}):");
     for e in errors {
         let field = if e.field.is_empty() {
             "(document)"

@@ -18,7 +18,18 @@ use crate::commands::Outcome;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout with 0; usage errors exit 1, never 2 (which means drift).
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     match commands::run(cli).await {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Drift) => ExitCode::from(2),

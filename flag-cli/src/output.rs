@@ -47,7 +47,11 @@ pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> Result<()> {
     }
     let text = t.to_string();
     // comfy-table pads every cell; trailing blanks only make diffs and logs noisy.
-    let trimmed: Vec<&str> = text.lines().map(|l| l.trim_end()).collect();
+    // The borderless preset also starts every line with the left padding.
+    let trimmed: Vec<&str> = text
+        .lines()
+        .map(|l| l.strip_prefix(' ').unwrap_or(l).trim_end())
+        .collect();
     line(trimmed.join("\n"))
 }
 

@@ -151,11 +151,22 @@ pub fn describe(f: &RemoteFlag) -> String {
         ("updated_by", f.updated_by.clone().unwrap_or_default()),
     ];
     for (k, v) in &f.extra {
-        rows.push((k.as_str(), v.to_string()));
+        let shown = match (k.as_str(), v) {
+            ("usage", Value::Object(u)) => format!(
+                "{} true, {} false, last evaluated {}",
+                u.get("yes").unwrap_or(&Value::Null),
+                u.get("no").unwrap_or(&Value::Null),
+                u.get("last_evaluated")
+                    .and_then(Value::as_str)
+                    .unwrap_or("never")
+            ),
+            _ => v.to_string(),
+        };
+        rows.push((k.as_str(), shown));
     }
     let mut text: Vec<String> = rows
         .iter()
-        .map(|(k, v)| format!("{:<12} {v}", format!("{k}:")))
+        .map(|(k, v)| format!("{:<12} {v}", format!("{k}:")).trim_end().to_owned())
         .collect();
     if flag.rules.is_empty() {
         text.push("rules:       none".into());

@@ -41,7 +41,8 @@ pub async fn run(ctx: &Ctx, count: Option<u64>) -> Result<Outcome> {
             // A server that goes away after the first connection is waited for; one that is
             // not there at all, or refuses the token, is an error.
             Err(e @ (Error::Unreachable { .. } | Error::Server { .. })) if connected_once => {
-                output::note(format!("{e}\nreconnecting in {backoff:?}"));
+                let first = e.to_string().lines().next().unwrap_or_default().to_owned();
+                output::note(format!("{first}; reconnecting in {backoff:?}"));
                 tokio::select! {
                     () = tokio::time::sleep(backoff) => {}
                     _ = &mut ctrl_c => return Ok(Outcome::Done),

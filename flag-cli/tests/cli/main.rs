@@ -1,0 +1,11 @@
+//! End-to-end tests of flag-cli: the built binary against a real flag-server (embedded store)
+//! on port 0.
+
+mod crud;
+mod errors;
+mod explain;
+mod helpers;
+mod release;
+mod sdk_keys;
+mod sync;
+mod watch;
