@@ -83,6 +83,9 @@ impl std::fmt::Debug for EmbeddedStore {
 fn db_err(e: impl Into<redb::Error>) -> Error {
     match e.into() {
         redb::Error::Io(e) => Error::Unavailable(format!("embedded store I/O error: {e}")),
+        redb::Error::PreviousIo => {
+            Error::Unavailable("embedded store I/O failed earlier; restart the server".to_owned())
+        }
         e => Error::Internal(format!("embedded store: {e}")),
     }
 }

@@ -1,6 +1,7 @@
 //! Storage of environments, flags, the change log, audit entries, SDK keys and usage counts.
 //!
-//! Two implementations pass one conformance suite (`flag-server/tests/store_conformance.rs`):
+//! Two implementations pass one conformance suite (`tests/tests/store/`, run with
+//! `cargo test -p flag-tests --test store`):
 //! [`redis::RedisStore`] for production and several instances, and [`embedded::EmbeddedStore`],
 //! the zero-setup default for one node.
 //!
@@ -10,7 +11,8 @@
 //!   and its change-log entry, or nothing at all is written.
 //! - An environment's version starts at 0 and increases by exactly one per change; a flag's
 //!   `version` is the environment version of the change that last wrote it.
-//! - The change log holds at least the last [`CHANGE_LOG_LEN`] changes of each environment;
+//! - The change log holds the last [`Limits::change_log_len`] changes of each environment
+//!   ([`CHANGE_LOG_LEN`] by default) and the audit trail the last [`Limits::audit_len`] entries;
 //!   [`Store::changes_since`] answers [`Replay::TooOld`] when it no longer reaches back.
 //! - A write the store acknowledged survives a crash of the process (embedded) or of the
 //!   server (Redis, within Redis's own persistence settings).
@@ -245,6 +247,10 @@ pub trait Store: Send + Sync + 'static {
     /// Waits until some environment in `cursors` has a change after its version, or until
     /// `timeout`; returns those changes (empty on timeout), in order per environment.
     /// The fan-out path between server instances.
+    ///
+    /// Returns at once when a cursor is already behind. Environments that do not exist add
+    /// nothing. When the log was trimmed past a cursor, the changes of that environment start
+    /// later than `version + 1`: the caller sees the gap and loads afresh.
     async fn wait_for_changes(
         &self,
         cursors: &[(EnvName, u64)],

@@ -14,7 +14,9 @@
 //! | `P:{E}:usage` | hash | `y:<key>`, `n:<key>` counts and `l:<key>` last period end (ms) |
 //!
 //! Every flag write is one Lua script (`write.lua`): checks, flags, version, audit and change
-//! log, all or nothing. Creating and deleting an environment touch `P:envs` (and `P:sdk_keys`)
+//! log, all or nothing. The script runs every check before its first write, and Redis refuses
+//! a writing script up front when it is out of memory, so a failed check or a full Redis
+//! leaves nothing behind. Creating and deleting an environment touch `P:envs` (and `P:sdk_keys`)
 //! in a second step, since those keys live in other slots; `list_environments` only lists
 //! environments whose version key exists, so a crash between the steps never shows a deleted one.
 //!
