@@ -220,3 +220,78 @@ async fn redis_outage_fails_fast_and_recovers() {
     assert_eq!(got, c);
     assert_ne!(s.changes_since(&e, 0).await.unwrap(), Replay::TooOld);
 }
+
+/// The environment variable that makes [`embedded_crash_child`] write into a directory.
+const CRASH_DIR: &str = "FLAG_TEST_CRASH_DIR";
+
+/// Run by [`embedded_survives_kill_9`] in a child process: writes one flag per transaction
+/// and prints `acked <version>` after each acknowledged write, until it is killed.
+#[tokio::test]
+#[ignore = "a child process of embedded_survives_kill_9"]
+async fn embedded_crash_child() {
+    use std::io::Write;
+    let dir = std::env::var(CRASH_DIR).expect("run by embedded_survives_kill_9");
+    let s = EmbeddedStore::open(std::path::Path::new(&dir)).unwrap();
+    let e = env("prod");
+    s.create_environment(&e).await.unwrap();
+    for i in 0..100_000 {
+        let c = s
+            .write(&e, vec![create(&format!("f{i}"))], &meta("child"))
+            .await
+            .unwrap();
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "acked {}", c[0].version).unwrap();
+        out.flush().unwrap();
+    }
+}
+
+#[tokio::test]
+async fn embedded_survives_kill_9() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "specific::embedded_crash_child",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env(CRASH_DIR, dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut acked = 0u64;
+    for line in stdout.lines() {
+        if let Some(v) = line.unwrap().strip_prefix("acked ") {
+            acked = v.parse().unwrap();
+            if acked >= 50 {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap(); // SIGKILL, in the middle of writing
+    child.wait().unwrap();
+    assert!(acked >= 50, "the child acknowledged only {acked} writes");
+
+    let s = EmbeddedStore::open(dir.path()).unwrap();
+    let e = env("prod");
+    let state = s.load(&e).await.unwrap();
+    assert!(
+        state.version >= acked,
+        "acknowledged {acked}, found {}",
+        state.version
+    );
+    // Whole transactions only: every version has its flag, audit entry and change.
+    assert_eq!(state.flags.len() as u64, state.version);
+    let changes = replayed(s.changes_since(&e, 0).await.unwrap());
+    assert_eq!(versions(&changes), (1..=state.version).collect::<Vec<_>>());
+    assert_eq!(
+        s.audit(&e, 1_000_000, None).await.unwrap().len() as u64,
+        state.version
+    );
+    s.write(&e, vec![create("after")], &meta("t"))
+        .await
+        .unwrap();
+}
