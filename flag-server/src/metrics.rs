@@ -101,6 +101,11 @@ impl Metrics {
             versions.clone(),
         );
         registry.register("store_errors", "Store failures", store_errors.clone());
+        for source in ["request", "follower"] {
+            let _ = store_errors.get_or_create(&SourceLabels {
+                source: source.to_owned(),
+            });
+        }
         Metrics {
             registry,
             requests,

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::flags::write;
-use super::input::{change_meta, env_name, parse_json, JsonBytes};
+use super::input::{change_meta, env_name, parse_json, query_bool, query_params, JsonBytes};
 use super::AppState;
 use crate::auth::Admin;
 use crate::error::{Error, Result};
@@ -97,16 +97,20 @@ pub async fn apply(
     admin: Admin,
     req: HttpRequest,
     path: web::Path<String>,
-    query: web::Query<ApplyQuery>,
     body: JsonBytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     let env = env_name(&path)?;
+    let params = query_params(&req, &["dry_run", "prune"])?;
+    let query = ApplyQuery {
+        dry_run: query_bool(&params, "dry_run", false)?,
+        prune: query_bool(&params, "prune", false)?,
+    };
     let doc: ApplyDocument = parse_json(&body.0)?;
     let wanted = parse_flags(doc.flags)?;
     let meta = change_meta(&req, &admin)?;
     for _ in 0..ATTEMPTS {
-        let view = state.hub.view_or_load(&env).await?;
+        let view = state.hub.fresh_view(&env).await?;
         let (mut plan, ops) = plan(&view, &wanted, query.prune, query.dry_run);
         if query.dry_run || ops.is_empty() {
             return Ok(super::json_response(StatusCode::OK, &plan));

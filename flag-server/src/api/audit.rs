@@ -1,11 +1,11 @@
 //! `GET /environments/{env}/audit?limit=&before=`: the change history, newest first.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
-use super::input::env_name;
+use super::input::{env_name, query_params, query_u64};
 use super::AppState;
 use crate::auth::Admin;
 use crate::error::{Error, Result};
@@ -46,10 +46,15 @@ struct AuditPage {
 pub async fn list(
     _admin: Admin,
     path: web::Path<String>,
-    query: web::Query<AuditQuery>,
+    req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     let env = env_name(&path)?;
+    let params = query_params(&req, &["limit", "before"])?;
+    let query = AuditQuery {
+        limit: query_u64(&params, "limit")?.map(|l| usize::try_from(l).unwrap_or(usize::MAX)),
+        before: query_u64(&params, "before")?,
+    };
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(Error::BadRequest(format!(

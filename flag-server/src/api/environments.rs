@@ -54,7 +54,7 @@ pub async fn list(_admin: Admin, state: web::Data<AppState>) -> Result<HttpRespo
     let names = state.store.list_environments().await?;
     let mut environments = Vec::with_capacity(names.len());
     for name in &names {
-        match state.hub.view_or_load(name).await {
+        match state.hub.fresh_view(name).await {
             Ok(view) => environments.push(EnvironmentInfo::from(&*view)),
             // Deleted between the list and the load.
             Err(crate::Error::NotFound(_)) => {}

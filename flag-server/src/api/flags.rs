@@ -48,7 +48,7 @@ fn flag_response(status: StatusCode, flag: &Flag, usage: Option<FlagUsage>) -> H
 
 fn flag_not_found(env: &EnvName, key: &str) -> Error {
     Error::NotFound(format!(
-        "flag {key:?} does not exist in environment {env:?}"
+        "flag {key:?} does not exist in environment \"{env}\""
     ))
 }
 
@@ -78,7 +78,9 @@ fn written_flag(changes: &[Change]) -> Result<&Flag> {
 
 /// Parses a flag body; its key must equal `path_key` when one is given.
 fn parse_flag(bytes: &[u8], path_key: Option<&FlagKey>) -> Result<Flag> {
-    let input = FlagInput::from_json(bytes)?;
+    // Malformed JSON is reported as such; type errors and unknown fields with their path.
+    let value: serde_json::Value = super::input::parse_json(bytes)?;
+    let input = FlagInput::from_value(value)?;
     check_key(&input, path_key)?;
     Ok(input.validate()?)
 }
@@ -113,7 +115,7 @@ pub async fn list(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     let env = env_name(&path)?;
-    let view = state.hub.view_or_load(&env).await?;
+    let view = state.hub.fresh_view(&env).await?;
     let usage = state.store.usage(&env).await?;
     let flags = view
         .flags()
@@ -163,7 +165,7 @@ pub async fn create(
         .await
         .map_err(|e| match e {
             Error::Conflict(_) => Error::Conflict(format!(
-                "flag {:?} exists already in environment {env:?}",
+                "flag {:?} exists already in environment \"{env}\"",
                 key.as_str()
             )),
             e => e,
@@ -195,7 +197,7 @@ pub async fn get(
 ) -> Result<HttpResponse> {
     let env = env_name(&path.0)?;
     let key = flag_key(&path.1)?;
-    let view = state.hub.view_or_load(&env).await?;
+    let view = state.hub.fresh_view(&env).await?;
     let flag = view
         .snapshot
         .flag(key.as_str())
@@ -236,7 +238,7 @@ pub async fn replace(
     let flag = parse_flag(&body.0, Some(&key))?;
     let expected = if_match(&req)?;
     let meta = change_meta(&req, &admin)?;
-    let view = state.hub.view_or_load(&env).await?;
+    let view = state.hub.fresh_view(&env).await?;
     let existed = view.snapshot.flag(key.as_str()).is_some();
     let changes = write(&state, &env, vec![WriteOp::Put { flag, expected }], &meta)
         .await
@@ -297,18 +299,16 @@ pub async fn patch(
     for attempt in 0..PATCH_ATTEMPTS {
         let view = state.hub.view_or_load(&env).await?;
         let mut current = view.snapshot.flag(key.as_str()).cloned();
-        if let (Some(v), Some(c)) = (wanted, &current) {
-            if c.version != v && attempt == 0 {
-                // Memory may lag behind another instance: look again before saying 412.
-                state.hub.sync(&env).await?;
-                current = state
-                    .hub
-                    .view_or_load(&env)
-                    .await?
-                    .snapshot
-                    .flag(key.as_str())
-                    .cloned();
-            }
+        let looks_stale = match (&current, wanted) {
+            (None, _) => true,
+            (Some(c), Some(v)) => c.version != v,
+            (Some(_), None) => false,
+        };
+        if looks_stale && attempt == 0 {
+            // Memory may lag behind another instance: look again before saying 404 or 412.
+            state.hub.sync(&env).await?;
+            let view = state.hub.view_or_load(&env).await?;
+            current = view.snapshot.flag(key.as_str()).cloned();
         }
         let current = current.ok_or_else(|| flag_not_found(&env, key.as_str()))?;
         let expected = wanted.unwrap_or(current.version);

@@ -131,6 +131,65 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     Ok(value)
 }
 
+/// The query parameters of a request, checked against the names a route knows (an unknown
+/// one, like a misspelt `dryrun`, is a 400 rather than silently ignored).
+pub fn query_params(
+    req: &HttpRequest,
+    known: &[&str],
+) -> Result<std::collections::HashMap<String, String>> {
+    let params = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map_err(|e| Error::BadRequest(format!("invalid query string: {e}")))?
+        .into_inner();
+    let mut map = std::collections::HashMap::new();
+    for (name, value) in params {
+        if !known.contains(&name.as_str()) {
+            return Err(Error::BadRequest(format!(
+                "unknown query parameter {name:?}; this endpoint takes {}",
+                known.join(", ")
+            )));
+        }
+        if map.insert(name.clone(), value).is_some() {
+            return Err(Error::BadRequest(format!(
+                "query parameter {name:?} is given twice"
+            )));
+        }
+    }
+    Ok(map)
+}
+
+/// A boolean query parameter: `true`/`false` (or `1`/`0`); `default` when absent.
+pub fn query_bool(
+    params: &std::collections::HashMap<String, String>,
+    name: &str,
+    default: bool,
+) -> Result<bool> {
+    match params.get(name).map(|v| v.to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(v) if v == "true" || v == "1" => Ok(true),
+        Some(v) if v == "false" || v == "0" => Ok(false),
+        Some(v) => Err(Error::BadRequest(format!(
+            "query parameter {name} must be true or false, got {v:?}"
+        ))),
+    }
+}
+
+/// A whole-number query parameter; `None` when absent.
+pub fn query_u64(
+    params: &std::collections::HashMap<String, String>,
+    name: &str,
+) -> Result<Option<u64>> {
+    params
+        .get(name)
+        .map(|v| {
+            v.parse::<u64>().map_err(|_| {
+                Error::BadRequest(format!(
+                    "query parameter {name} must be a whole number, got {v:?}"
+                ))
+            })
+        })
+        .transpose()
+}
+
 /// Parses an environment name from the path; 400 naming the rule when it is not valid.
 pub fn env_name(s: &str) -> Result<EnvName> {
     EnvName::parse(s).map_err(|m| {

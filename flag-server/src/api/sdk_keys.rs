@@ -181,7 +181,7 @@ pub async fn revoke(
         .await
         .map_err(|e| match e {
             Error::NotFound(_) => {
-                Error::NotFound(format!("environment {env:?} has no SDK key {id:?}"))
+                Error::NotFound(format!("environment \"{env}\" has no SDK key {id:?}"))
             }
             e => e,
         })?;

@@ -252,6 +252,27 @@ impl Hub {
         Ok(view)
     }
 
+    /// The view of an environment after catching up with the store (one cheap round trip
+    /// when nothing changed): for admin reads, so that what another instance wrote is seen
+    /// at once. SDK reads use [`Hub::view`] and never wait for the store.
+    pub async fn fresh_view(&self, env: &EnvName) -> Result<Arc<EnvView>> {
+        if self.view(env.as_str()).is_none() {
+            return self.view_or_load(env).await;
+        }
+        match self.sync(env).await {
+            Ok(()) => {}
+            Err(Error::NotFound(_)) => {
+                self.environment_deleted(env).await;
+                return Err(not_found_env(env));
+            }
+            Err(e) => return Err(e),
+        }
+        match self.view(env.as_str()) {
+            Some(v) => Ok(v),
+            None => Err(not_found_env(env)),
+        }
+    }
+
     /// Every environment known here with its view, sorted by name.
     pub fn views(&self) -> Vec<Arc<EnvView>> {
         let envs = self.envs.load();
@@ -331,8 +352,12 @@ impl Hub {
 
     /// Forgets an environment just deleted; its streams end.
     pub async fn environment_deleted(&self, env: &EnvName) {
-        let _guard = self.envs_lock.lock().await;
-        self.remove_slot(env);
+        {
+            let _guard = self.envs_lock.lock().await;
+            self.remove_slot(env);
+        }
+        // Its SDK keys went with it.
+        self.update_keys(|map| map.retain(|_, k| &k.environment != env));
     }
 
     fn insert_slot(&self, env: EnvName, slot: Arc<EnvSlot>) {
@@ -534,5 +559,5 @@ fn key_map(keys: Vec<SdkKeyRecord>) -> KeyMap {
 
 /// The error for an environment that does not exist.
 pub fn not_found_env(env: &EnvName) -> Error {
-    Error::NotFound(format!("environment {env:?} does not exist"))
+    Error::NotFound(format!("environment \"{env}\" does not exist"))
 }

@@ -1,0 +1,15 @@
+//! Black-box tests of the HTTP API: a real server on port 0, real HTTP, the embedded store
+//! and a real redis-server. One module per area.
+
+mod apply;
+mod audit;
+mod auth;
+mod bad_input;
+mod cluster;
+mod concurrency;
+mod crud;
+mod ops;
+mod outage;
+mod persistence;
+mod sdk;
+mod support;
