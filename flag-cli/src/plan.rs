@@ -1,12 +1,13 @@
 //! The answer of `POST /environments/{env}/apply`: what is (or would be) created, changed,
 //! deleted and left alone, and its readable form.
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
 
 /// One changed field of a flag.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct FieldChange {
     /// The field's path (`percentage`, `rules`).
     pub field: String,
@@ -36,32 +37,28 @@ pub struct Plan {
     pub deleted: Vec<String>,
     /// Keys already as in the file.
     pub unchanged: Vec<String>,
-    /// Keys in the environment but not in the file, kept because prune was off (when reported).
+    /// Keys in the environment but not in the file, kept because prune was off (filled by the caller).
     pub kept: Vec<String>,
 }
 
 impl Plan {
     /// Reads the server's answer.
     pub fn from_value(v: &Value) -> Result<Plan> {
-        if !v.is_object() {
-            return Err(Error::Protocol(
-                "the apply answer is not a JSON object".into(),
-            ));
-        }
+        let answer = Answer::deserialize(v)
+            .map_err(|e| Error::Protocol(format!("the apply answer is not a plan: {e}")))?;
         Ok(Plan {
-            created: keys(v.get("created"))?,
-            updated: match v.get("updated") {
-                None | Some(Value::Null) => Vec::new(),
-                Some(Value::Array(items)) => items.iter().map(updated).collect::<Result<_>>()?,
-                Some(_) => return Err(Error::Protocol("`updated` is not a list".into())),
-            },
-            deleted: keys(v.get("deleted"))?,
-            unchanged: keys(v.get("unchanged"))?,
-            kept: keys(
-                v.get("kept")
-                    .or_else(|| v.get("not_in_file"))
-                    .or_else(|| v.get("extra")),
-            )?,
+            created: answer.created,
+            updated: answer
+                .updated
+                .into_iter()
+                .map(|u| Updated {
+                    key: u.key,
+                    changes: u.changes,
+                })
+                .collect(),
+            deleted: answer.deleted,
+            unchanged: answer.unchanged,
+            kept: Vec::new(),
         })
     }
 
@@ -112,59 +109,24 @@ fn show(v: &Value) -> String {
     }
 }
 
-/// Keys from a list of strings or of objects with a `key` (or a `flag` with a `key`).
-fn keys(v: Option<&Value>) -> Result<Vec<String>> {
-    match v {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(items)) => items.iter().map(key_of).collect(),
-        Some(_) => Err(Error::Protocol("a plan list is not a list".into())),
-    }
+/// The server's plan (contract: created, updated with field diffs, deleted, unchanged).
+#[derive(Deserialize)]
+struct Answer {
+    #[serde(default)]
+    created: Vec<String>,
+    #[serde(default)]
+    updated: Vec<AnswerUpdate>,
+    #[serde(default)]
+    deleted: Vec<String>,
+    #[serde(default)]
+    unchanged: Vec<String>,
 }
 
-fn key_of(v: &Value) -> Result<String> {
-    v.as_str()
-        .or_else(|| v.get("key").and_then(Value::as_str))
-        .or_else(|| v.pointer("/flag/key").and_then(Value::as_str))
-        .or_else(|| v.pointer("/after/key").and_then(Value::as_str))
-        .or_else(|| v.pointer("/before/key").and_then(Value::as_str))
-        .map(str::to_owned)
-        .ok_or_else(|| Error::Protocol(format!("a plan entry has no key: {v}")))
-}
-
-fn updated(v: &Value) -> Result<Updated> {
-    let key = key_of(v)?;
-    let list = ["changes", "diff", "fields", "changed"]
-        .iter()
-        .find_map(|n| v.get(*n));
-    let changes = match list {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|c| FieldChange {
-                field: c
-                    .get("field")
-                    .and_then(Value::as_str)
-                    .unwrap_or("?")
-                    .to_owned(),
-                before: c.get("before").cloned().unwrap_or(Value::Null),
-                after: c.get("after").cloned().unwrap_or(Value::Null),
-            })
-            .collect(),
-        Some(Value::Object(map)) => map
-            .iter()
-            .map(|(field, c)| FieldChange {
-                field: field.clone(),
-                before: c.get("before").cloned().unwrap_or(Value::Null),
-                after: c.get("after").cloned().unwrap_or(Value::Null),
-            })
-            .collect(),
-        Some(_) => {
-            return Err(Error::Protocol(format!(
-                "the changes of {key} are not a list"
-            )))
-        }
-    };
-    Ok(Updated { key, changes })
+#[derive(Deserialize)]
+struct AnswerUpdate {
+    key: String,
+    #[serde(default)]
+    changes: Vec<FieldChange>,
 }
 
 #[cfg(test)]
@@ -177,7 +139,7 @@ mod tests {
         let plan = Plan::from_value(&json!({
             "created": ["a"],
             "updated": [{"key": "b", "changes": [{"field": "percentage", "before": 5, "after": 25}]}],
-            "deleted": [{"key": "c"}],
+            "deleted": ["c"],
             "unchanged": ["d"]
         }))
         .unwrap();

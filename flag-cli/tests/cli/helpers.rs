@@ -45,8 +45,13 @@ pub struct Cli {
 
 impl Cli {
     pub async fn start() -> Cli {
+        Self::on(StoreChoice::Embedded).await
+    }
+
+    /// A server on the given store.
+    pub async fn on(store: StoreChoice) -> Cli {
         Cli {
-            app: TestApp::spawn(StoreChoice::Embedded).await,
+            app: TestApp::spawn(store).await,
         }
     }
 

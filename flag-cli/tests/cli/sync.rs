@@ -160,9 +160,12 @@ async fn an_exported_file_reproduces_the_environment_and_plan_apply_follow_edits
         .unwrap()
         .retain(|f| f["key"] != "search_v2");
     std::fs::write(&exported, serde_yaml::to_string(&doc).unwrap()).unwrap();
-    cli.run(&["plan", "-f", &exported, "--env", "copy"])
-        .await
-        .ok();
+    let kept = cli.run(&["plan", "-f", &exported, "--env", "copy"]).await;
+    kept.ok();
+    assert!(
+        kept.stderr.contains("search_v2") && kept.stderr.contains("--prune"),
+        "{kept:#?}"
+    );
     let plan = cli
         .run(&["plan", "-f", &exported, "--env", "copy", "--prune"])
         .await;
