@@ -3,11 +3,12 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 pub const ENV: &str = "production";
@@ -295,35 +296,33 @@ pub struct Proxy {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// Requests seen by a proxy that refuses streams.
+#[derive(Default)]
+pub struct PollCounts {
+    pub polls: AtomicUsize,
+    pub not_modified: AtomicUsize,
+}
+
 impl Proxy {
     pub async fn start(target: Option<SocketAddr>) -> Proxy {
+        Self::start_with(target, None).await
+    }
+
+    /// Every stream request is answered `503` (as by a proxy that cannot stream); other
+    /// requests pass. Counts `GET /sdk/flags` requests and how many were answered `304`.
+    pub async fn start_refusing_streams(target: SocketAddr) -> (Proxy, Arc<PollCounts>) {
+        let counts = Arc::new(PollCounts::default());
+        (
+            Self::start_with(Some(target), Some(counts.clone())).await,
+            counts,
+        )
+    }
+
+    async fn start_with(target: Option<SocketAddr>, refuse: Option<Arc<PollCounts>>) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let target = Arc::new(Mutex::new(target));
-        let current = target.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((mut inbound, _)) = listener.accept().await else {
-                    return;
-                };
-                let to = *current.lock().unwrap();
-                tokio::spawn(async move {
-                    let Some(to) = to else {
-                        let _ = inbound.shutdown().await;
-                        return;
-                    };
-                    match TcpStream::connect(to).await {
-                        Ok(mut outbound) => {
-                            let _ =
-                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                        }
-                        Err(_) => {
-                            let _ = inbound.shutdown().await;
-                        }
-                    }
-                });
-            }
-        });
+        let task = tokio::spawn(accept_loop(listener, target.clone(), refuse));
         Proxy { addr, target, task }
     }
 
@@ -341,6 +340,71 @@ impl Drop for Proxy {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    current: Arc<Mutex<Option<SocketAddr>>>,
+    refuse: Option<Arc<PollCounts>>,
+) {
+    loop {
+        let Ok((mut inbound, _)) = listener.accept().await else {
+            return;
+        };
+        let to = *current.lock().unwrap();
+        let refuse = refuse.clone();
+        tokio::spawn(async move {
+            let Some(to) = to else {
+                let _ = inbound.shutdown().await;
+                return;
+            };
+            let Ok(mut outbound) = TcpStream::connect(to).await else {
+                let _ = inbound.shutdown().await;
+                return;
+            };
+            match refuse {
+                None => {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+                Some(counts) => relay_one(inbound, outbound, &counts).await,
+            }
+        });
+    }
+}
+
+/// Relays one request that is not a stream request; answers a stream request `503`.
+async fn relay_one(mut inbound: TcpStream, mut outbound: TcpStream, counts: &PollCounts) {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match inbound.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&head).into_owned();
+    if text.starts_with("GET /api/v1/sdk/stream") {
+        let _ = inbound
+            .write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            .await;
+        return;
+    }
+    let poll = text.starts_with("GET /api/v1/sdk/flags");
+    // One request per connection: the server closes after its answer.
+    let text = text.replacen("\r\n", "\r\nconnection: close\r\n", 1);
+    if outbound.write_all(text.as_bytes()).await.is_err() {
+        return;
+    }
+    let mut answer = Vec::new();
+    let _ = outbound.read_to_end(&mut answer).await;
+    if poll {
+        counts.polls.fetch_add(1, Ordering::SeqCst);
+        if answer.starts_with(b"HTTP/1.1 304") {
+            counts.not_modified.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let _ = inbound.write_all(&answer).await;
+    let _ = inbound.shutdown().await;
 }
 
 /// `host:port` of a base URL.

@@ -3,6 +3,7 @@
 
 mod cluster;
 mod helpers;
+mod hot_path;
 mod protocol;
 mod sdk_client;
 
@@ -10,6 +11,9 @@ use std::path::Path;
 
 use flag_tests::app::{StoreChoice, TestApp, ADMIN_TOKEN};
 use flag_tests::redis::RedisServer;
+
+#[global_allocator]
+static ALLOC: hot_path::CountingAlloc = hot_path::CountingAlloc;
 
 /// A test server with the few calls these tests need.
 pub struct Server {

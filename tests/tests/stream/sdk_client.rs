@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 use flag_sdk::{Context, FlagClient, ReasonKind};
 use serde_json::json;
 
+use std::sync::atomic::Ordering;
+
 use crate::helpers::{socket_addr, wait_until, Proxy};
 use crate::Server;
 
@@ -186,4 +188,89 @@ async fn without_server_or_backup_everything_is_off() {
     assert!(!client.is_enabled("new_checkout"));
     assert_eq!(client.version(), 0);
     client.close().await;
+}
+
+#[tokio::test]
+async fn when_streaming_is_impossible_the_client_polls_with_if_none_match() {
+    let server = Server::embedded().await;
+    let admin = server.admin();
+    admin.create("new_checkout", false).await;
+    let (_, key) = admin.sdk_key().await;
+    let (proxy, counts) = Proxy::start_refusing_streams(socket_addr(&server.url())).await;
+    let client = FlagClient::builder(proxy.url(), key.as_str())
+        .backoff(Duration::from_millis(10), Duration::from_secs(30))
+        .poll_interval(Duration::from_millis(100))
+        .metrics(false)
+        .init_timeout(T)
+        .build()
+        .await
+        .unwrap();
+    assert!(
+        client.is_initialized(),
+        "the first poll initialises the client"
+    );
+    assert!(!client.is_enabled("new_checkout"));
+
+    let v = admin.patch("new_checkout", json!({"enabled": true})).await;
+    wait_until("a poll brings the change", T, || {
+        let done = client.version() == v && client.is_enabled("new_checkout");
+        async move { done }
+    })
+    .await;
+    wait_until("unchanged flags are answered 304", T, || {
+        let n = counts.not_modified.load(Ordering::SeqCst);
+        async move { n >= 2 }
+    })
+    .await;
+    assert!(client.is_enabled("new_checkout"));
+    client.close().await;
+}
+
+#[tokio::test]
+async fn evaluation_counts_reach_the_server_and_close_sends_the_last_ones() {
+    let server = Server::embedded().await;
+    let admin = server.admin();
+    admin.create("on", true).await;
+    admin.create("off", false).await;
+    let (_, key) = admin.sdk_key().await;
+    let client = FlagClient::builder(server.url(), key.as_str())
+        .metrics_interval(Duration::from_millis(100))
+        .build()
+        .await
+        .unwrap();
+    let ctx = Context::new().user_id("7");
+    for _ in 0..3 {
+        assert!(client.is_enabled("on"));
+        assert!(!client.is_enabled_for("off", &ctx));
+    }
+    assert!(!client.is_enabled("ghost"));
+    let usage = |key: &'static str| {
+        let admin = admin.clone();
+        async move {
+            let resp = admin
+                .http
+                .get(format!(
+                    "{}/api/v1/environments/production/flags/{key}",
+                    admin.base
+                ))
+                .bearer_auth(&admin.token)
+                .send()
+                .await
+                .unwrap();
+            let body: serde_json::Value = resp.json().await.unwrap();
+            (
+                body["usage"]["yes"].as_u64().unwrap_or(0),
+                body["usage"]["no"].as_u64().unwrap_or(0),
+            )
+        }
+    };
+    wait_until("the counts are reported", T, || async {
+        usage("on").await == (3, 0) && usage("off").await == (0, 3)
+    })
+    .await;
+
+    // Counts made just before close() are sent by close().
+    assert!(client.evaluate("on", &ctx).enabled);
+    client.close().await;
+    assert_eq!(usage("on").await, (4, 0));
 }
