@@ -65,10 +65,19 @@ pub enum Output {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List or create environments.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  flag-cli env list\n  flag-cli env create staging"
+    )]
     Env(EnvCommand),
     /// Read, create, toggle, roll out and delete flags.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  \
+        flag-cli --env production flags list\n  \
+        flag-cli --env production flags rollout new_checkout 25 --reason \"canary\"\n  \
+        flag-cli --env production flags disable new_checkout --reason \"incident 512\""
+    )]
     Flags(FlagsCommand),
     /// Write the environment's flags as a YAML document (JSON when the file ends in .json).
     #[command(after_help = "Examples:\n  \
@@ -132,7 +141,12 @@ pub enum Command {
         ctx: Vec<String>,
     },
     /// Issue, list and revoke the SDK keys of an environment.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  \
+        flag-cli --env production sdk-keys create --name checkout-service\n  \
+        flag-cli --env production sdk-keys list"
+    )]
     SdkKeys(SdkKeysCommand),
 }
 
@@ -299,6 +313,25 @@ mod tests {
     fn cli_is_well_formed() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_has_an_example() {
+        use clap::CommandFactory;
+        fn walk(cmd: &clap::Command, path: &str) {
+            let help = cmd
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            assert!(
+                help.contains("flag-cli"),
+                "{path} has no example in its help"
+            );
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                walk(sub, &format!("{path} {}", sub.get_name()));
+            }
+        }
+        walk(&Cli::command(), "flag-cli");
     }
 
     #[test]

@@ -133,3 +133,17 @@ async fn invalid_input_lists_the_fields_and_changes_nothing() {
     bad_env.code(1);
     assert!(bad_env.stderr.contains("FLAG_ENV"), "{bad_env:#?}");
 }
+
+#[tokio::test]
+async fn usage_errors_exit_1_never_2_and_help_exits_0() {
+    let cli = Cli::start().await;
+    // 2 means drift to CI scripts; a typo must not look like drift.
+    let typo = cli.run(&["plan", "--bogus", "--env", "development"]).await;
+    typo.code(1);
+    assert!(typo.stderr.contains("--bogus"), "{typo:#?}");
+    let missing_file = cli.run(&["plan", "--env", "development"]).await;
+    missing_file.code(1);
+    let help = cli.run(&["release", "--help"]).await;
+    help.ok();
+    assert!(help.stdout.contains("--steps 1,5,25,100"), "{help:#?}");
+}
