@@ -228,3 +228,36 @@ impl FromRequest for SdkClient {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_token_names() {
+        let t = AdminTokens::parse("one, two ,ops:three,four").unwrap();
+        assert_eq!(t.names(), ["admin", "admin-2", "ops", "admin-3"]);
+        assert_eq!(t.check("three"), Some("ops"));
+        assert_eq!(t.check("four"), Some("admin-3"));
+        assert_eq!(t.check("thre"), None);
+        assert_eq!(t.check(""), None);
+    }
+
+    #[test]
+    fn bad_admin_token_specs() {
+        assert!(AdminTokens::parse("").is_err());
+        assert!(AdminTokens::parse(" , ").is_err());
+        assert!(AdminTokens::parse("a:x,a:y").is_err(), "duplicate names");
+        assert!(AdminTokens::parse("bad name:x").is_err());
+        assert!(AdminTokens::parse("ops:").is_err(), "empty secret");
+    }
+
+    #[test]
+    fn generated_tokens_are_long_and_random() {
+        let (tokens, secret) = AdminTokens::generate();
+        let (_, other) = AdminTokens::generate();
+        assert_ne!(secret, other);
+        assert!(secret.len() >= 64);
+        assert_eq!(tokens.check(&secret), Some("admin"));
+    }
+}

@@ -29,7 +29,13 @@ pub async fn run(hub: Arc<Hub>, metrics: Arc<Metrics>) {
     loop {
         let step = async {
             let cursors = hub.cursors();
-            let changes = hub.store().wait_for_changes(&cursors, WAIT).await?;
+            let changes = if cursors.is_empty() {
+                // Nothing to follow (every environment deleted): just wait for the refresh.
+                tokio::time::sleep(WAIT).await;
+                Vec::new()
+            } else {
+                hub.store().wait_for_changes(&cursors, WAIT).await?
+            };
             if !changes.is_empty() {
                 hub.apply(changes).await?;
             }
