@@ -28,7 +28,7 @@ pub struct Cli {
 }
 
 /// Options every command accepts, before or after the subcommand.
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct GlobalOpts {
     /// Base URL of the flag server.
     #[arg(
@@ -50,6 +50,19 @@ pub struct GlobalOpts {
     /// Why the change is made; sent as `X-Change-Reason` with every write and kept in the audit log.
     #[arg(long, global = true)]
     pub reason: Option<String>,
+}
+
+impl std::fmt::Debug for GlobalOpts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the token.
+        f.debug_struct("GlobalOpts")
+            .field("server", &self.server)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("env", &self.env)
+            .field("output", &self.output)
+            .field("reason", &self.reason)
+            .finish()
+    }
 }
 
 /// Output format.

@@ -129,6 +129,42 @@ async fn a_failed_check_rolls_back_to_zero_and_exits_1() {
 }
 
 #[tokio::test]
+async fn a_release_resumes_by_skipping_steps_already_reached() {
+    let cli = Cli::start().await;
+    dark_flag(&cli, "new_checkout").await;
+    cli.run(&[
+        "flags",
+        "rollout",
+        "new_checkout",
+        "50",
+        "--env",
+        "production",
+    ])
+    .await
+    .ok();
+    let run = cli
+        .run(&[
+            "release",
+            "new_checkout",
+            "--steps",
+            "1,50,100",
+            "--interval",
+            "10ms",
+            "--reason",
+            "resume",
+            "--env",
+            "production",
+        ])
+        .await;
+    run.ok();
+    assert!(run.stdout.contains("step 1/3 (1%): skipped"), "{run:#?}");
+    assert!(run.stdout.contains("step 2/3 (50%): skipped"), "{run:#?}");
+    let reasons = cli.audit_reasons("production", "new_checkout").await;
+    assert_eq!(reasons.last().unwrap(), "resume (release step 3/3: 100%)");
+    assert_eq!(reasons.len(), 3, "create, rollout, one step: {reasons:?}");
+}
+
+#[tokio::test]
 async fn a_dry_run_changes_nothing_and_bad_steps_are_refused() {
     let cli = Cli::start().await;
     dark_flag(&cli, "new_checkout").await;
