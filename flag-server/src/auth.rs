@@ -106,10 +106,13 @@ impl AdminTokens {
     /// The name of the admin token whose secret this is. Every token is compared, each in
     /// constant time, so the time taken does not tell how much of a secret was right.
     pub fn check(&self, secret: &str) -> Option<&str> {
-        let digest = sha256(secret);
+        self.check_digest(&sha256(secret))
+    }
+
+    fn check_digest(&self, digest: &[u8; 32]) -> Option<&str> {
         let mut found = None;
         for t in &self.0 {
-            if bool::from(t.digest.ct_eq(&digest)) {
+            if bool::from(t.digest.ct_eq(digest)) {
                 found = Some(t.name.as_str());
             }
         }
@@ -186,11 +189,11 @@ pub fn authenticate(req: &HttpRequest) -> Result<Principal> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| Error::Internal("application state missing".into()))?;
-    let token = bearer(req)?;
-    if let Some(name) = state.admin_tokens.check(token) {
+    let digest = sha256(bearer(req)?);
+    if let Some(name) = state.admin_tokens.check_digest(&digest) {
         return Ok(Principal::Admin(name.to_owned()));
     }
-    if let Some(key) = state.hub.sdk_key(&hash_secret(token)) {
+    if let Some(key) = state.hub.sdk_key(&hex::encode(digest)) {
         return Ok(Principal::Sdk(SdkClient {
             environment: key.environment.clone(),
             key_id: key.id.clone(),

@@ -88,13 +88,9 @@ impl Serialize for Results<'_> {
                 map.end()
             }
             None => {
-                let flags = snap.flags();
-                let mut map = s.serialize_map(Some(flags.len()))?;
-                for flag in flags {
-                    map.serialize_entry(
-                        flag.key.as_str(),
-                        &snap.evaluate(flag.key.as_str(), self.context),
-                    )?;
+                let mut map = s.serialize_map(Some(self.view.keys.len()))?;
+                for key in &self.view.keys {
+                    map.serialize_entry(&**key, &snap.evaluate(key, self.context))?;
                 }
                 map.end()
             }

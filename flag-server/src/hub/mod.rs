@@ -61,6 +61,8 @@ pub struct EnvView {
     pub body: Bytes,
     /// The `ETag` of `body`: `"<version>"`.
     pub etag: String,
+    /// The flag keys, sorted (so that evaluating all flags needs no sort per request).
+    pub keys: Vec<Box<str>>,
 }
 
 #[derive(Serialize)]
@@ -72,13 +74,16 @@ struct SnapshotBody<'a> {
 
 impl EnvView {
     fn new(environment: EnvName, version: u64, snapshot: Snapshot) -> EnvView {
+        let flags = snapshot.flags();
+        let keys = flags.iter().map(|f| f.key.as_str().into()).collect();
         let body = serde_json::to_vec(&SnapshotBody {
             environment: environment.as_str(),
             version,
-            flags: snapshot.flags(),
+            flags,
         })
         .unwrap_or_default();
         EnvView {
+            keys,
             etag: format!("\"{version}\""),
             environment,
             version,
