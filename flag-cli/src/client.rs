@@ -227,7 +227,7 @@ impl Client {
             StatusCode::NOT_FOUND => Error::NotFound(format!(
                 "{what} ({message})\nhint: `flag-cli env list` lists the environments, `flag-cli flags list` the flags"
             )),
-            StatusCode::CONFLICT => Error::Conflict(format!("{what}: {message}")),
+            StatusCode::CONFLICT => Error::Conflict(message),
             StatusCode::PRECONDITION_FAILED => Error::PreconditionFailed(message),
             s if s.is_client_error() && !problem.errors.is_empty() => Error::Invalid {
                 title,

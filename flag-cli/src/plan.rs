@@ -37,7 +37,7 @@ pub struct Plan {
     pub deleted: Vec<String>,
     /// Keys already as in the file.
     pub unchanged: Vec<String>,
-    /// Keys in the environment but not in the file, kept because prune was off (filled by the caller).
+    /// Keys in the environment but not in the file, kept because prune was off.
     pub kept: Vec<String>,
 }
 
@@ -58,7 +58,7 @@ impl Plan {
                 .collect(),
             deleted: answer.deleted,
             unchanged: answer.unchanged,
-            kept: Vec::new(),
+            kept: answer.kept,
         })
     }
 
@@ -120,6 +120,8 @@ struct Answer {
     deleted: Vec<String>,
     #[serde(default)]
     unchanged: Vec<String>,
+    #[serde(default)]
+    kept: Vec<String>,
 }
 
 #[derive(Deserialize)]

@@ -4,7 +4,6 @@
 //! fields the server sets and without fields that hold their default, so that a git diff shows
 //! only what changed.
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use flag_sdk::{Flag, FlagInput};
@@ -102,24 +101,7 @@ async fn send(ctx: &Ctx, doc: &Value, dry_run: bool, prune: bool) -> Result<(Pla
         .client
         .call(Method::POST, &path, Some(doc), &ctx.env_what())
         .await?;
-    let mut plan = Plan::from_value(&raw)?;
-    if !prune {
-        // Flags only in the environment are not in the plan; name them, so nobody is surprised.
-        let in_file: HashSet<&str> = plan
-            .created
-            .iter()
-            .chain(&plan.unchanged)
-            .map(String::as_str)
-            .chain(plan.updated.iter().map(|u| u.key.as_str()))
-            .collect();
-        let list = fetch_all(ctx).await?;
-        plan.kept = list
-            .flags
-            .iter()
-            .map(|f| f.flag.key.to_string())
-            .filter(|k| !in_file.contains(k.as_str()))
-            .collect();
-    }
+    let plan = Plan::from_value(&raw)?;
     Ok((plan, raw))
 }
 
