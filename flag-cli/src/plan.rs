@@ -87,12 +87,17 @@ impl Plan {
         for u in &self.updated {
             out.push(format!("~ {}", u.key));
             for c in &u.changes {
-                out.push(format!(
-                    "    {}: {} -> {}",
-                    c.field,
-                    show(&c.before),
-                    show(&c.after)
-                ));
+                match (c.field.as_str(), &c.before, &c.after) {
+                    ("rules", Value::Array(before), Value::Array(after)) => {
+                        out.extend(rule_lines(before, after));
+                    }
+                    _ => out.push(format!(
+                        "    {}: {} -> {}",
+                        c.field,
+                        show(&c.before),
+                        show(&c.after)
+                    )),
+                }
             }
         }
         for k in &self.deleted {
@@ -100,6 +105,58 @@ impl Plan {
         }
         out
     }
+}
+
+/// A rules change, rule by rule (matched by id): `rules.staff.percentage: 100 -> 50`,
+/// `rules: + eu-canary`, `rules: - beta`, and the order when only it changed.
+fn rule_lines(before: &[Value], after: &[Value]) -> Vec<String> {
+    let id = |r: &Value| {
+        r.get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_owned()
+    };
+    let find = |rules: &[Value], wanted: &str| rules.iter().find(|r| id(r) == wanted).cloned();
+    let mut out = Vec::new();
+    for r in before {
+        if find(after, &id(r)).is_none() {
+            out.push(format!("    rules: - {} {}", id(r), r));
+        }
+    }
+    for r in after {
+        let rid = id(r);
+        match find(before, &rid) {
+            None => out.push(format!("    rules: + {rid} {r}")),
+            Some(old) => {
+                for field in ["conditions", "percentage"] {
+                    let (b, a) = (&old[field], &r[field]);
+                    if a != b {
+                        out.push(format!(
+                            "    rules.{rid}.{field}: {} -> {}",
+                            show(b),
+                            show(a)
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let order = |rules: &[Value]| rules.iter().map(id).collect::<Vec<_>>();
+    let (ob, oa) = (order(before), order(after));
+    let common = |o: &[String], other: &[String]| {
+        o.iter()
+            .filter(|i| other.contains(i))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    if common(&ob, &oa) != common(&oa, &ob) {
+        out.push(format!(
+            "    rules order: {} -> {}",
+            ob.join(", "),
+            oa.join(", ")
+        ));
+    }
+    out
 }
 
 fn show(v: &Value) -> String {
@@ -149,6 +206,29 @@ mod tests {
         assert_eq!(
             plan.lines(),
             ["+ a", "~ b", "    percentage: 5 -> 25", "- c"]
+        );
+        let rules = Plan::from_value(&json!({"updated": [{"key": "b", "changes": [{
+            "field": "rules",
+            "before": [{"id": "x", "percentage": 100, "conditions": []},
+                       {"id": "y", "percentage": 5, "conditions": []}],
+            "after": [{"id": "y", "percentage": 50, "conditions": []},
+                      {"id": "z", "percentage": 1, "conditions": []}]
+        }]}]}))
+        .unwrap();
+        assert_eq!(
+            rules.lines(),
+            [
+                "~ b",
+                r#"    rules: - x {"conditions":[],"id":"x","percentage":100}"#,
+                "    rules.y.percentage: 5 -> 50",
+                r#"    rules: + z {"conditions":[],"id":"z","percentage":1}"#,
+            ]
+        );
+        let x = json!({"id": "x", "percentage": 1, "conditions": []});
+        let y = json!({"id": "y", "percentage": 1, "conditions": []});
+        assert_eq!(
+            rule_lines(&[x.clone(), y.clone()], &[y, x]),
+            ["    rules order: x, y -> y, x"]
         );
         let none = Plan::from_value(
             &json!({"created": [], "updated": [], "deleted": [], "unchanged": ["d"]}),
