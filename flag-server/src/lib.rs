@@ -93,6 +93,7 @@ pub struct Application {
     server: Server,
     hub: Arc<Hub>,
     follower: JoinHandle<()>,
+    handle_signals: bool,
 }
 
 impl Application {
@@ -140,9 +141,8 @@ impl Application {
         if let Some(workers) = config.workers {
             server = server.workers(workers.max(1));
         }
-        if !config.handle_signals {
-            server = server.disable_signals();
-        }
+        // Signals are handled in `run_until_stopped`, so that streams are told to end first.
+        server = server.disable_signals();
         let server = server.listen(listener)?.run();
         tracing::info!(
             address = %addr,
@@ -156,6 +156,7 @@ impl Application {
             server,
             hub,
             follower,
+            handle_signals: config.handle_signals,
         })
     }
 
@@ -180,13 +181,48 @@ impl Application {
     /// Serves until stopped (SIGTERM / ctrl-c, or a [`ShutdownHandle`]), then stops the
     /// background tasks.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let signals = self.handle_signals.then(|| {
+            let handle = self.shutdown_handle();
+            tokio::spawn(async move {
+                wait_for_signal().await;
+                tracing::info!("stop signal received; stopping");
+                handle.stop().await;
+            })
+        });
         let result = self.server.await;
+        if let Some(task) = signals {
+            task.abort();
+        }
         self.hub.shutdown();
         if let Err(e) = self.follower.await {
             tracing::warn!(error = %e, "the follower task failed");
         }
         tracing::info!("flag-server stopped");
         result.context("the HTTP server failed")
+    }
+}
+
+/// Resolves on SIGTERM or ctrl-c.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only ctrl-c stops the server");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

@@ -13,9 +13,17 @@ pub fn init(filter: &str, format: LogFormat) {
         eprintln!("invalid FLAG_LOG filter {filter:?} ({e}); using \"info\"");
         EnvFilter::new("info")
     });
-    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     let result = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_span_list(false)
+            .try_init(),
         LogFormat::Text => builder.try_init(),
     };
     // Err means a subscriber is installed already: keep it.
