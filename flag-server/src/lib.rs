@@ -24,7 +24,7 @@ pub mod store;
 pub mod telemetry;
 
 use std::net::{SocketAddr, TcpListener};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
@@ -32,6 +32,7 @@ use actix_web::middleware::{from_fn, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context as _;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 use tracing_actix_web::TracingLogger;
 
 pub use config::{Config, LogFormat};
@@ -75,14 +76,14 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 #[derive(Clone)]
 pub struct ShutdownHandle {
     server: ServerHandle,
-    hub: Arc<Hub>,
+    shutdown: CancellationToken,
 }
 
 impl ShutdownHandle {
     /// Stops the server (finishing requests in flight, at most a few seconds) and its
     /// background tasks. Returns once the HTTP server has stopped.
     pub async fn stop(&self) {
-        self.hub.shutdown();
+        self.shutdown.cancel();
         self.server.stop(true).await;
     }
 }
@@ -94,6 +95,8 @@ pub struct Application {
     hub: Arc<Hub>,
     follower: JoinHandle<()>,
     handle_signals: bool,
+    /// To wait, when stopping, until the workers have dropped the state (and so the store).
+    state: Weak<AppState>,
 }
 
 impl Application {
@@ -126,6 +129,7 @@ impl Application {
             body_limit: config.body_limit,
         });
 
+        let weak_state = Arc::downgrade(&state.clone().into_inner());
         let listener = TcpListener::bind(config.listen.as_str())
             .with_context(|| format!("cannot bind {}", config.listen))?;
         let addr = listener.local_addr()?;
@@ -157,6 +161,7 @@ impl Application {
             hub,
             follower,
             handle_signals: config.handle_signals,
+            state: weak_state,
         })
     }
 
@@ -174,7 +179,7 @@ impl Application {
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         ShutdownHandle {
             server: self.server.handle(),
-            hub: self.hub.clone(),
+            shutdown: self.hub.shutdown_token(),
         }
     }
 
@@ -196,6 +201,13 @@ impl Application {
         self.hub.shutdown();
         if let Err(e) = self.follower.await {
             tracing::warn!(error = %e, "the follower task failed");
+        }
+        drop(self.hub);
+        // Worker threads drop their copy of the state just after they stop: wait for that, so
+        // that the store is closed (and can be opened again) once this returns.
+        let deadline = std::time::Instant::now() + SHUTDOWN_TIMEOUT;
+        while self.state.strong_count() > 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
         tracing::info!("flag-server stopped");
         result.context("the HTTP server failed")
