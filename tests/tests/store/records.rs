@@ -70,6 +70,7 @@ pub async fn audit_is_newest_first_with_paging(b: &Backend) {
     assert!(page(10, Some(1)).await.unwrap().is_empty());
     assert!(page(0, None).await.unwrap().is_empty());
     assert_eq!(v(page(10, Some(100)).await.unwrap()), vec![4, 3, 2, 1]);
+    assert_eq!(v(page(usize::MAX, None).await.unwrap()), vec![4, 3, 2, 1]);
 }
 
 fn sdk_key(id: &str, e: &str, secs: i64) -> SdkKeyRecord {

@@ -183,7 +183,24 @@ async fn redis_outage_fails_fast_and_recovers() {
     let before = everything(&*s).await;
     let e = env("prod");
 
+    // A waiter blocked in Redis when it dies hears about it at once.
+    let waiter = {
+        let (s, e) = (s.clone(), e.clone());
+        tokio::spawn(async move { s.wait_for_changes(&[(e, 4)], Duration::from_secs(30)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stopped = Instant::now();
     server.stop();
+    let r = waiter.await.unwrap();
+    assert!(
+        matches!(r, Err(Error::Unavailable(_))),
+        "blocked waiter got {r:?}"
+    );
+    assert!(
+        stopped.elapsed() < Duration::from_secs(5),
+        "blocked waiter took {:?}",
+        stopped.elapsed()
+    );
     fails_fast("ping", s.ping()).await;
     fails_fast("write", s.write(&e, vec![create("during")], &meta("t"))).await;
     fails_fast("load", s.load(&e)).await;

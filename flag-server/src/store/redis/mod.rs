@@ -569,7 +569,7 @@ impl Store for RedisStore {
             .arg("-inf")
             .arg("LIMIT")
             .arg(0)
-            .arg(limit);
+            .arg(i64::try_from(limit).unwrap_or(i64::MAX));
         let (exists, entries): (bool, Vec<String>) = self.atomic(&pipe).await?;
         if !exists {
             return Err(env_not_found(env));
