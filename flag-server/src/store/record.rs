@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use flag_sdk::{EnvName, Flag, FlagKey};
 use serde::{Deserialize, Serialize};
 
-use super::{AuditAction, AuditEntry, ChangeMeta};
+use super::{AuditAction, AuditEntry, ChangeMeta, SdkKeyRecord};
 use crate::error::Error;
 
 /// A flag as stored: its version beside its contract JSON.
@@ -154,4 +154,15 @@ pub(crate) fn stale(key: &str, actual: u64, expected: u64) -> Error {
 /// No such SDK key in the environment.
 pub(crate) fn sdk_key_not_found(id: &str) -> Error {
     Error::NotFound(format!("SDK key '{id}' does not exist"))
+}
+
+/// The order [`super::Store::list_sdk_keys`] answers in: by environment, then issue time, then id.
+pub(crate) fn sort_sdk_keys(keys: &mut [SdkKeyRecord]) {
+    keys.sort_by(|a, b| {
+        (a.environment.as_str(), a.created_at, a.id.as_str()).cmp(&(
+            b.environment.as_str(),
+            b.created_at,
+            b.id.as_str(),
+        ))
+    });
 }

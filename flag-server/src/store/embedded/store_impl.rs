@@ -1,0 +1,331 @@
+//! [`Store`] for [`EmbeddedStore`]: each method is one redb transaction on a blocking thread.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use flag_sdk::EnvName;
+use redb::{ReadableTable, ReadableTableMetadata};
+
+use super::*;
+use crate::store::record::sort_sdk_keys;
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    fn kind(&self) -> &'static str {
+        "embedded"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.blocking(|db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            txn.open_table(ENVS)
+                .map_err(db_err)?
+                .len()
+                .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_environments(&self) -> Result<Vec<EnvName>> {
+        self.blocking(|db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            let envs = txn.open_table(ENVS).map_err(db_err)?;
+            let mut out = Vec::new();
+            for item in envs.iter().map_err(db_err)? {
+                let (k, _) = item.map_err(db_err)?;
+                out.push(EnvName::parse(k.value()).map_err(corrupt)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn create_environment(&self, env: &EnvName) -> Result<bool> {
+        let env = env.clone();
+        self.write_txn(move |txn| {
+            let mut envs = txn.open_table(ENVS).map_err(db_err)?;
+            if envs.get(env.as_str()).map_err(db_err)?.is_some() {
+                return Ok(false);
+            }
+            envs.insert(env.as_str(), 0).map_err(db_err)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn delete_environment(&self, env: &EnvName) -> Result<()> {
+        let env = env.clone();
+        self.write_txn(move |txn| {
+            let e = env.as_str();
+            let end = env_end(e);
+            let mut envs = txn.open_table(ENVS).map_err(db_err)?;
+            if envs.remove(e).map_err(db_err)?.is_none() {
+                return Err(env_not_found(&env));
+            }
+            for def in [FLAGS, USAGE] {
+                let mut t = txn.open_table(def).map_err(db_err)?;
+                t.retain_in((e, "")..(end.as_str(), ""), |_, _| false)
+                    .map_err(db_err)?;
+            }
+            for def in [LOG, AUDIT] {
+                let mut t = txn.open_table(def).map_err(db_err)?;
+                t.retain_in((e, 0u64)..=(e, u64::MAX), |_, _| false)
+                    .map_err(db_err)?;
+            }
+            let mut keys = txn.open_table(SDK_KEYS).map_err(db_err)?;
+            let mut doomed = Vec::new();
+            for item in keys.iter().map_err(db_err)? {
+                let (k, v) = item.map_err(db_err)?;
+                let rec: SdkKeyRecord = decode(v.value())?;
+                if rec.environment == env {
+                    doomed.push(k.value().to_owned());
+                }
+            }
+            for id in doomed {
+                keys.remove(id.as_str()).map_err(db_err)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn load(&self, env: &EnvName) -> Result<EnvState> {
+        let env = env.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            let version = env_version_r(&txn, &env)?;
+            let table = txn.open_table(FLAGS).map_err(db_err)?;
+            let e = env.as_str();
+            let end = env_end(e);
+            let mut flags = Vec::new();
+            for item in table.range((e, "")..(end.as_str(), "")).map_err(db_err)? {
+                let (_, v) = item.map_err(db_err)?;
+                flags.push(decode_flag(v.value())?);
+            }
+            Ok(EnvState {
+                environment: env,
+                version,
+                flags,
+            })
+        })
+        .await
+    }
+
+    async fn version(&self, env: &EnvName) -> Result<u64> {
+        let env = env.clone();
+        self.blocking(move |db| env_version_r(&db.begin_read().map_err(db_err)?, &env))
+            .await
+    }
+
+    async fn write(
+        &self,
+        env: &EnvName,
+        ops: Vec<WriteOp>,
+        meta: &ChangeMeta,
+    ) -> Result<Vec<Change>> {
+        if ops.is_empty() {
+            // Still report a missing environment.
+            self.version(env).await?;
+            return Ok(Vec::new());
+        }
+        let (env, meta, limits) = (env.clone(), meta.clone(), self.limits);
+        self.write_txn(move |txn| apply(txn, &env, ops, &meta, limits))
+            .await
+    }
+
+    async fn changes_since(&self, env: &EnvName, version: u64) -> Result<Replay> {
+        let env = env.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            let current = env_version_r(&txn, &env)?;
+            if version > current {
+                return Ok(Replay::TooOld);
+            }
+            if version == current {
+                return Ok(Replay::Changes(Vec::new()));
+            }
+            let log = txn.open_table(LOG).map_err(db_err)?;
+            if log
+                .get((env.as_str(), version + 1))
+                .map_err(db_err)?
+                .is_none()
+            {
+                return Ok(Replay::TooOld);
+            }
+            Ok(Replay::Changes(read_log(&log, &env, version)?))
+        })
+        .await
+    }
+
+    async fn wait_for_changes(
+        &self,
+        cursors: &[(EnvName, u64)],
+        timeout: Duration,
+    ) -> Result<Vec<Change>> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut commits = self.commits.subscribe();
+        loop {
+            commits.borrow_and_update();
+            let cursors = cursors.to_vec();
+            let changes = self
+                .blocking(move |db| {
+                    let txn = db.begin_read().map_err(db_err)?;
+                    let envs = txn.open_table(ENVS).map_err(db_err)?;
+                    let log = txn.open_table(LOG).map_err(db_err)?;
+                    let mut out = Vec::new();
+                    for (env, after) in &cursors {
+                        let current = envs.get(env.as_str()).map_err(db_err)?.map(|g| g.value());
+                        if current.is_some_and(|c| c > *after) {
+                            out.extend(read_log(&log, env, *after)?);
+                        }
+                    }
+                    Ok(out)
+                })
+                .await?;
+            if !changes.is_empty() {
+                return Ok(changes);
+            }
+            match tokio::time::timeout_at(deadline, commits.changed()).await {
+                Ok(Ok(())) => continue,
+                // Timed out (or the sender is gone, which cannot happen while `self` lives).
+                _ => return Ok(Vec::new()),
+            }
+        }
+    }
+
+    async fn audit(
+        &self,
+        env: &EnvName,
+        limit: usize,
+        before: Option<u64>,
+    ) -> Result<Vec<AuditEntry>> {
+        let env = env.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            env_version_r(&txn, &env)?;
+            let table = txn.open_table(AUDIT).map_err(db_err)?;
+            let e = env.as_str();
+            let range = match before {
+                Some(0) => return Ok(Vec::new()),
+                Some(b) => table.range((e, 0u64)..=(e, b - 1)),
+                None => table.range((e, 0u64)..=(e, u64::MAX)),
+            }
+            .map_err(db_err)?;
+            let mut out = Vec::new();
+            for item in range.rev().take(limit) {
+                let (_, v) = item.map_err(db_err)?;
+                out.push(decode::<AuditRecord>(v.value())?.into_entry()?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn create_sdk_key(&self, key: &SdkKeyRecord) -> Result<()> {
+        let key = key.clone();
+        self.write_txn(move |txn| {
+            if env_version_w(txn, key.environment.as_str())?.is_none() {
+                return Err(env_not_found(&key.environment));
+            }
+            let mut keys = txn.open_table(SDK_KEYS).map_err(db_err)?;
+            if keys.get(key.id.as_str()).map_err(db_err)?.is_some() {
+                return Err(Error::Conflict(format!(
+                    "SDK key '{}' already exists",
+                    key.id
+                )));
+            }
+            keys.insert(key.id.as_str(), encode(&key)?.as_slice())
+                .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_sdk_keys(&self) -> Result<Vec<SdkKeyRecord>> {
+        let mut keys = self
+            .blocking(|db| {
+                let txn = db.begin_read().map_err(db_err)?;
+                let table = txn.open_table(SDK_KEYS).map_err(db_err)?;
+                let mut out = Vec::new();
+                for item in table.iter().map_err(db_err)? {
+                    let (_, v) = item.map_err(db_err)?;
+                    out.push(decode::<SdkKeyRecord>(v.value())?);
+                }
+                Ok(out)
+            })
+            .await?;
+        sort_sdk_keys(&mut keys);
+        Ok(keys)
+    }
+
+    async fn revoke_sdk_key(&self, env: &EnvName, id: &str) -> Result<()> {
+        let (env, id) = (env.clone(), id.to_owned());
+        self.write_txn(move |txn| {
+            let mut keys = txn.open_table(SDK_KEYS).map_err(db_err)?;
+            let rec: Option<SdkKeyRecord> = keys
+                .get(id.as_str())
+                .map_err(db_err)?
+                .map(|g| decode(g.value()))
+                .transpose()?;
+            match rec {
+                Some(rec) if rec.environment == env => {
+                    keys.remove(id.as_str()).map_err(db_err)?;
+                    Ok(())
+                }
+                _ => Err(sdk_key_not_found(&id)),
+            }
+        })
+        .await
+    }
+
+    async fn record_usage(
+        &self,
+        env: &EnvName,
+        period_end: DateTime<Utc>,
+        counts: &HashMap<String, (u64, u64)>,
+    ) -> Result<()> {
+        let (env, counts) = (env.clone(), counts.clone());
+        self.write_txn(move |txn| {
+            if env_version_w(txn, env.as_str())?.is_none() {
+                return Err(env_not_found(&env));
+            }
+            let mut table = txn.open_table(USAGE).map_err(db_err)?;
+            for (key, (yes, no)) in counts {
+                let k = (env.as_str(), key.as_str());
+                let mut u: FlagUsage = table
+                    .get(k)
+                    .map_err(db_err)?
+                    .map(|g| decode(g.value()))
+                    .transpose()?
+                    .unwrap_or_default();
+                u.yes = u.yes.saturating_add(yes);
+                u.no = u.no.saturating_add(no);
+                u.last_evaluated = Some(u.last_evaluated.map_or(period_end, |l| l.max(period_end)));
+                table.insert(k, encode(&u)?.as_slice()).map_err(db_err)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn usage(&self, env: &EnvName) -> Result<HashMap<String, FlagUsage>> {
+        let env = env.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            env_version_r(&txn, &env)?;
+            let table = txn.open_table(USAGE).map_err(db_err)?;
+            let e = env.as_str();
+            let end = env_end(e);
+            let mut out = HashMap::new();
+            for item in table.range((e, "")..(end.as_str(), "")).map_err(db_err)? {
+                let (k, v) = item.map_err(db_err)?;
+                out.insert(k.value().1.to_owned(), decode(v.value())?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+}

@@ -1,0 +1,396 @@
+//! [`Store`] for [`RedisStore`].
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use flag_sdk::EnvName;
+use redis::streams::{StreamRangeReply, StreamReadReply};
+
+use super::*;
+use crate::store::record::sort_sdk_keys;
+
+#[async_trait]
+impl Store for RedisStore {
+    fn kind(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        let _: String = self.query(&redis::cmd("PING")).await?;
+        Ok(())
+    }
+
+    async fn list_environments(&self) -> Result<Vec<EnvName>> {
+        let names: Vec<String> = self
+            .query(redis::cmd("SMEMBERS").arg(self.envs_key()))
+            .await?;
+        let mut envs = names
+            .into_iter()
+            .map(EnvName::parse)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(corrupt)?;
+        envs.sort();
+        if envs.is_empty() {
+            return Ok(envs);
+        }
+        let mut pipe = redis::pipe();
+        for env in &envs {
+            pipe.exists(self.key(env, "version"));
+        }
+        let exists: Vec<bool> = self.atomic(&pipe).await?;
+        Ok(envs
+            .into_iter()
+            .zip(exists)
+            .filter_map(|(e, x)| x.then_some(e))
+            .collect())
+    }
+
+    async fn create_environment(&self, env: &EnvName) -> Result<bool> {
+        let created: Option<String> = self
+            .query(
+                redis::cmd("SET")
+                    .arg(self.key(env, "version"))
+                    .arg(0)
+                    .arg("NX"),
+            )
+            .await?;
+        // Always (re)add to the listing, which repairs a crash between the two steps.
+        let _: i64 = self
+            .query(redis::cmd("SADD").arg(self.envs_key()).arg(env.as_str()))
+            .await?;
+        Ok(created.is_some())
+    }
+
+    async fn delete_environment(&self, env: &EnvName) -> Result<()> {
+        let mut c = self.conn();
+        let existed: i64 = bounded(
+            CALL_TIMEOUT,
+            self.delete_env_script
+                .key(self.key(env, "version"))
+                .key(self.key(env, "flags"))
+                .key(self.key(env, "log"))
+                .key(self.key(env, "audit"))
+                .key(self.key(env, "usage"))
+                .invoke_async(&mut c),
+        )
+        .await?;
+        let _: i64 = self
+            .query(redis::cmd("SREM").arg(self.envs_key()).arg(env.as_str()))
+            .await?;
+        let keys: Vec<String> = self
+            .query(redis::cmd("HVALS").arg(self.sdk_keys_key()))
+            .await?;
+        let mut doomed = Vec::new();
+        for rec in keys {
+            let rec: SdkKeyRecord = decode(rec.as_bytes())?;
+            if &rec.environment == env {
+                doomed.push(rec.id);
+            }
+        }
+        if !doomed.is_empty() {
+            let _: i64 = self
+                .query(redis::cmd("HDEL").arg(self.sdk_keys_key()).arg(&doomed))
+                .await?;
+        }
+        if existed == 1 {
+            Ok(())
+        } else {
+            Err(env_not_found(env))
+        }
+    }
+
+    async fn load(&self, env: &EnvName) -> Result<EnvState> {
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .get(self.key(env, "version"))
+            .hvals(self.key(env, "flags"));
+        let (version, records): (Option<u64>, Vec<String>) = self.atomic(&pipe).await?;
+        let version = version.ok_or_else(|| env_not_found(env))?;
+        let mut flags = records
+            .iter()
+            .map(|r| decode_flag(r.as_bytes()))
+            .collect::<Result<Vec<_>>>()?;
+        flags.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(EnvState {
+            environment: env.clone(),
+            version,
+            flags,
+        })
+    }
+
+    async fn version(&self, env: &EnvName) -> Result<u64> {
+        let v: Option<u64> = self
+            .query(redis::cmd("GET").arg(self.key(env, "version")))
+            .await?;
+        v.ok_or_else(|| env_not_found(env))
+    }
+
+    async fn write(
+        &self,
+        env: &EnvName,
+        ops: Vec<WriteOp>,
+        meta: &ChangeMeta,
+    ) -> Result<Vec<Change>> {
+        if ops.is_empty() {
+            self.version(env).await?;
+            return Ok(Vec::new());
+        }
+        let meta_json = String::from_utf8(encode(&MetaRecord::from(meta))?).map_err(corrupt)?;
+        let mut inv = self.write_script.prepare_invoke();
+        inv.key(self.key(env, "version"))
+            .key(self.key(env, "flags"))
+            .key(self.key(env, "log"))
+            .key(self.key(env, "audit"))
+            .arg(self.limits.change_log_len)
+            .arg(self.limits.audit_len)
+            .arg(meta_json);
+        for op in &ops {
+            for a in op_args(op, meta)? {
+                inv.arg(a);
+            }
+        }
+        let mut c = self.conn();
+        let reply: Vec<String> = bounded(CALL_TIMEOUT, inv.invoke_async(&mut c)).await?;
+        let arg = |i: usize| reply.get(i).map(String::as_str).unwrap_or_default();
+        match arg(0) {
+            "OK" => {}
+            "ENV" => return Err(env_not_found(env)),
+            "EXISTS" => return Err(flag_exists(arg(1))),
+            "MISSING" => return Err(flag_not_found(arg(1))),
+            "STALE" => {
+                return Err(stale(
+                    arg(1),
+                    arg(2).parse().unwrap_or_default(),
+                    arg(3).parse().unwrap_or_default(),
+                ))
+            }
+            other => {
+                return Err(Error::Internal(format!(
+                    "unexpected reply from the write script: {other}"
+                )))
+            }
+        }
+        let first: u64 = arg(1).parse().map_err(corrupt)?;
+        Ok(ops
+            .into_iter()
+            .zip(first..)
+            .map(|(op, version)| {
+                let event = match op {
+                    WriteOp::Create(flag) | WriteOp::Put { flag, .. } => ChangeEvent::Put {
+                        flag: stamped(flag, version, meta),
+                    },
+                    WriteOp::Delete { key, .. } => ChangeEvent::Delete { key },
+                };
+                Change {
+                    environment: env.clone(),
+                    version,
+                    event,
+                }
+            })
+            .collect())
+    }
+
+    async fn changes_since(&self, env: &EnvName, version: u64) -> Result<Replay> {
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .get(self.key(env, "version"))
+            .cmd("XRANGE")
+            .arg(self.key(env, "log"))
+            .arg(format!("{}-1", version.saturating_add(1)))
+            .arg("+");
+        let (current, range): (Option<u64>, StreamRangeReply) = self.atomic(&pipe).await?;
+        let current = current.ok_or_else(|| env_not_found(env))?;
+        if version > current {
+            return Ok(Replay::TooOld);
+        }
+        if version == current {
+            return Ok(Replay::Changes(Vec::new()));
+        }
+        match range.ids.first() {
+            Some(first) if id_version(&first.id)? == version + 1 => {
+                Ok(Replay::Changes(self.changes(env, &range.ids)?))
+            }
+            _ => Ok(Replay::TooOld),
+        }
+    }
+
+    async fn wait_for_changes(
+        &self,
+        cursors: &[(EnvName, u64)],
+        timeout: Duration,
+    ) -> Result<Vec<Change>> {
+        if cursors.is_empty() {
+            tokio::time::sleep(timeout).await;
+            return Ok(Vec::new());
+        }
+        let streams: HashMap<String, &EnvName> = cursors
+            .iter()
+            .map(|(e, _)| (self.key(e, "log"), e))
+            .collect();
+        let mut cmd = redis::cmd("XREAD");
+        let block_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        if block_ms > 0 {
+            cmd.arg("BLOCK").arg(block_ms);
+        }
+        cmd.arg("STREAMS");
+        for (env, _) in cursors {
+            cmd.arg(self.key(env, "log"));
+        }
+        for (_, version) in cursors {
+            cmd.arg(format!("{version}-1"));
+        }
+        // An idle connection may have died with an earlier Redis; then try once on a new one.
+        let (mut c, mut pooled) = self.blocking_conn().await?;
+        let reply: Option<StreamReadReply> = loop {
+            match bounded(timeout + CALL_TIMEOUT, cmd.query_async(&mut c)).await {
+                Ok(reply) => break reply,
+                Err(Error::Unavailable(_)) if pooled => (c, pooled) = self.blocking_conn().await?,
+                Err(e) => return Err(e),
+            }
+        };
+        self.release_blocking_conn(c);
+        let mut out = Vec::new();
+        for stream in reply.map(|r| r.keys).unwrap_or_default() {
+            if let Some(env) = streams.get(&stream.key) {
+                out.extend(self.changes(env, &stream.ids)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn audit(
+        &self,
+        env: &EnvName,
+        limit: usize,
+        before: Option<u64>,
+    ) -> Result<Vec<AuditEntry>> {
+        if limit == 0 || before == Some(0) {
+            self.require_env(env).await?;
+            return Ok(Vec::new());
+        }
+        let max = match before {
+            Some(b) => format!("({b}"),
+            None => "+inf".to_owned(),
+        };
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .exists(self.key(env, "version"))
+            .cmd("ZREVRANGEBYSCORE")
+            .arg(self.key(env, "audit"))
+            .arg(max)
+            .arg("-inf")
+            .arg("LIMIT")
+            .arg(0)
+            .arg(i64::try_from(limit).unwrap_or(i64::MAX));
+        let (exists, entries): (bool, Vec<String>) = self.atomic(&pipe).await?;
+        if !exists {
+            return Err(env_not_found(env));
+        }
+        entries
+            .iter()
+            .map(|e| decode::<AuditRecord>(e.as_bytes())?.into_entry())
+            .collect()
+    }
+
+    async fn create_sdk_key(&self, key: &SdkKeyRecord) -> Result<()> {
+        self.require_env(&key.environment).await?;
+        let json = String::from_utf8(encode(key)?).map_err(corrupt)?;
+        let added: bool = self
+            .query(
+                redis::cmd("HSETNX")
+                    .arg(self.sdk_keys_key())
+                    .arg(&key.id)
+                    .arg(json),
+            )
+            .await?;
+        if added {
+            Ok(())
+        } else {
+            Err(Error::Conflict(format!(
+                "SDK key '{}' already exists",
+                key.id
+            )))
+        }
+    }
+
+    async fn list_sdk_keys(&self) -> Result<Vec<SdkKeyRecord>> {
+        let records: Vec<String> = self
+            .query(redis::cmd("HVALS").arg(self.sdk_keys_key()))
+            .await?;
+        let mut keys = records
+            .iter()
+            .map(|r| decode(r.as_bytes()))
+            .collect::<Result<Vec<SdkKeyRecord>>>()?;
+        sort_sdk_keys(&mut keys);
+        Ok(keys)
+    }
+
+    async fn revoke_sdk_key(&self, env: &EnvName, id: &str) -> Result<()> {
+        let rec: Option<String> = self
+            .query(redis::cmd("HGET").arg(self.sdk_keys_key()).arg(id))
+            .await?;
+        match rec
+            .map(|r| decode::<SdkKeyRecord>(r.as_bytes()))
+            .transpose()?
+        {
+            Some(rec) if &rec.environment == env => {
+                let _: i64 = self
+                    .query(redis::cmd("HDEL").arg(self.sdk_keys_key()).arg(id))
+                    .await?;
+                Ok(())
+            }
+            _ => Err(sdk_key_not_found(id)),
+        }
+    }
+
+    async fn record_usage(
+        &self,
+        env: &EnvName,
+        period_end: DateTime<Utc>,
+        counts: &HashMap<String, (u64, u64)>,
+    ) -> Result<()> {
+        let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let mut inv = self.usage_script.prepare_invoke();
+        inv.key(self.key(env, "version"))
+            .key(self.key(env, "usage"))
+            .arg(period_end.timestamp_millis());
+        for (key, (yes, no)) in counts {
+            inv.arg(key).arg(clamp(*yes)).arg(clamp(*no));
+        }
+        let mut c = self.conn();
+        let found: i64 = bounded(CALL_TIMEOUT, inv.invoke_async(&mut c)).await?;
+        if found == 1 {
+            Ok(())
+        } else {
+            Err(env_not_found(env))
+        }
+    }
+
+    async fn usage(&self, env: &EnvName) -> Result<HashMap<String, FlagUsage>> {
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .exists(self.key(env, "version"))
+            .hgetall(self.key(env, "usage"));
+        let (exists, fields): (bool, HashMap<String, i64>) = self.atomic(&pipe).await?;
+        if !exists {
+            return Err(env_not_found(env));
+        }
+        let mut out: HashMap<String, FlagUsage> = HashMap::new();
+        for (field, n) in fields {
+            let Some((kind, key)) = field.split_once(':') else {
+                continue;
+            };
+            let u = out.entry(key.to_owned()).or_default();
+            let count = u64::try_from(n).unwrap_or_default();
+            match kind {
+                "y" => u.yes = count,
+                "n" => u.no = count,
+                "l" => u.last_evaluated = Utc.timestamp_millis_opt(n).single(),
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+}
