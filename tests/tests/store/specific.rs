@@ -85,6 +85,41 @@ async fn embedded_open_fails_cleanly_on_a_bad_directory() {
     std::fs::write(&file, b"not a directory").unwrap();
     assert!(EmbeddedStore::open(&file.join("data")).is_err());
     assert!(EmbeddedStore::open(&file).is_err());
+    // One directory, one live store: a second open fails instead of corrupting it.
+    let first = EmbeddedStore::open(dir.path()).unwrap();
+    assert!(EmbeddedStore::open(dir.path()).is_err());
+    drop(first);
+    EmbeddedStore::open(dir.path()).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_racing_instances_one_wins() {
+    let server = RedisServer::start();
+    let prefix = unique_prefix();
+    let a: Arc<dyn Store> = Arc::new(RedisStore::connect(&server.url(), &prefix).unwrap());
+    let b: Arc<dyn Store> = Arc::new(RedisStore::connect(&server.url(), &prefix).unwrap());
+    let e = with_env(&*a, "prod").await;
+    a.write(&e, vec![create("a")], &meta("t")).await.unwrap();
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let s = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let e = e.clone();
+            tokio::spawn(async move {
+                s.write(&e, vec![put("a", f64::from(i), Some(1))], &meta("t"))
+                    .await
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(Error::PreconditionFailed(_)) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(ok, 1);
+    assert_eq!(b.version(&e).await.unwrap(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
