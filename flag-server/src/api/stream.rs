@@ -11,10 +11,11 @@
 //! stream ended; it resumes with `Last-Event-ID` and loses nothing. Streams also end when their
 //! SDK key is revoked, their environment is deleted, or the server shuts down.
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::http::header;
@@ -211,6 +212,39 @@ fn push_change(out: &mut String, change: &Change) {
     }
 }
 
+/// Recently sent live changes with their serialized events, shared by every stream of the
+/// process: a change fanned out to thousands of streams is serialized once. Entries hold their
+/// `Arc<Change>`, so identity (`Arc::ptr_eq`) cannot be confused with a later change.
+static EVENTS: Mutex<VecDeque<(Arc<Change>, Bytes)>> = Mutex::new(VecDeque::new());
+/// Entries kept in [`EVENTS`].
+const EVENTS_KEPT: usize = 64;
+
+/// The serialized event of a live change.
+fn shared_event(change: &Arc<Change>) -> Bytes {
+    let lookup = |events: &VecDeque<(Arc<Change>, Bytes)>| {
+        events
+            .iter()
+            .rev()
+            .find(|(c, _)| Arc::ptr_eq(c, change))
+            .map(|(_, b)| b.clone())
+    };
+    if let Some(b) = lookup(&EVENTS.lock().unwrap_or_else(|p| p.into_inner())) {
+        return b;
+    }
+    let mut out = String::new();
+    push_change(&mut out, change);
+    let bytes = Bytes::from(out);
+    let mut events = EVENTS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(b) = lookup(&events) {
+        return b;
+    }
+    events.push_back((change.clone(), bytes.clone()));
+    if events.len() > EVENTS_KEPT {
+        events.pop_front();
+    }
+    bytes
+}
+
 /// Why a stream ended, for the logs.
 #[derive(Debug)]
 enum End {
@@ -283,12 +317,12 @@ impl Connection {
 
     /// This change and every other one already waiting, as one chunk.
     fn live_chunk(&mut self, first: Arc<Change>) -> Option<Bytes> {
-        let mut out = String::new();
+        let mut chunks: Vec<Bytes> = Vec::new();
         let mut next = Some(first);
         let mut n = 0;
         while let Some(change) = next.take() {
             if change.version > self.sent {
-                push_change(&mut out, &change);
+                chunks.push(shared_event(&change));
                 self.sent = change.version;
             }
             n += 1;
@@ -296,7 +330,11 @@ impl Connection {
                 next = self.rx.try_recv().ok();
             }
         }
-        (!out.is_empty()).then(|| Bytes::from(out))
+        match chunks.len() {
+            0 => None,
+            1 => chunks.pop(),
+            _ => Some(Bytes::from(chunks.concat())),
+        }
     }
 
     /// The environment was reloaded from scratch: a fresh snapshot when it moved.
