@@ -97,6 +97,8 @@ pub struct Application {
     handle_signals: bool,
     /// To wait, when stopping, until the workers have dropped the state (and so the store).
     state: Weak<AppState>,
+    /// To wait, when stopping, until the store is closed.
+    store: Weak<dyn Store>,
 }
 
 impl Application {
@@ -162,6 +164,7 @@ impl Application {
             follower,
             handle_signals: config.handle_signals,
             state: weak_state,
+            store: Arc::downgrade(&store),
         })
     }
 
@@ -206,8 +209,16 @@ impl Application {
         // Worker threads drop their copy of the state just after they stop: wait for that, so
         // that the store is closed (and can be opened again) once this returns.
         let deadline = std::time::Instant::now() + SHUTDOWN_TIMEOUT;
-        while self.state.strong_count() > 0 && std::time::Instant::now() < deadline {
+        while (self.state.strong_count() > 0 || self.store.strong_count() > 0)
+            && std::time::Instant::now() < deadline
+        {
             tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        if self.store.strong_count() > 0 {
+            tracing::warn!(
+                state_held = self.state.strong_count() > 0,
+                "the store is still in use after stopping"
+            );
         }
         tracing::info!("flag-server stopped");
         result.context("the HTTP server failed")

@@ -65,6 +65,21 @@ impl TestApp {
 
     /// Starts a server on `store`, letting the caller adjust the configuration.
     pub async fn spawn_with(store: StoreChoice, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        Self::try_spawn_with(store, adjust)
+            .await
+            .unwrap_or_else(|e| panic!("build the test server: {e:#}"))
+    }
+
+    /// Starts a server on `store`, or says why it could not.
+    pub async fn try_spawn(store: StoreChoice) -> anyhow::Result<TestApp> {
+        Self::try_spawn_with(store, |_| {}).await
+    }
+
+    /// Starts a server on `store` with an adjusted configuration, or says why it could not.
+    pub async fn try_spawn_with(
+        store: StoreChoice,
+        adjust: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<TestApp> {
         init_logs();
         let mut config = Config {
             listen: "127.0.0.1:0".into(),
@@ -90,21 +105,19 @@ impl TestApp {
             config.data_dir = dir.clone();
         }
         adjust(&mut config);
-        let app = Application::build(config)
-            .await
-            .expect("build the test server");
+        let app = Application::build(config).await?;
         let port = app.port();
         let handle = app.shutdown_handle();
         let task = tokio::spawn(app.run_until_stopped());
-        TestApp {
+        Ok(TestApp {
             address: format!("http://127.0.0.1:{port}"),
             port,
-            client: Client::builder().no_proxy().build().expect("HTTP client"),
+            client: Client::builder().no_proxy().build()?,
             data_dir,
             _temp: temp,
             handle,
             task: Some(task),
-        }
+        })
     }
 
     /// Stops the server and waits until it has stopped (the data stays).

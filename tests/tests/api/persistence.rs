@@ -1,6 +1,8 @@
 //! Restart persistence: a server stopped and started again on the same store sees the same
 //! flags, versions, audit and SDK keys.
 
+use std::time::{Duration, Instant};
+
 use flag_tests::app::{StoreChoice, TestApp};
 use flag_tests::redis::RedisServer;
 use serde_json::json;
@@ -43,7 +45,18 @@ async fn embedded_store_survives_a_restart() {
     let key = write_some(&app).await;
     app.stop().await;
     drop(app);
-    let app = TestApp::spawn(StoreChoice::EmbeddedAt(dir.path().to_path_buf())).await;
+    // The store's file lock is released once its last blocking task has finished, which may
+    // be just after the server stopped: retry briefly.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let app = loop {
+        match TestApp::try_spawn(StoreChoice::EmbeddedAt(dir.path().to_path_buf())).await {
+            Ok(app) => break app,
+            Err(e) if Instant::now() < deadline && format!("{e:#}").contains("already open") => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("restart on the same data: {e:#}"),
+        }
+    };
     check_same(&app, &key).await;
 }
 
