@@ -94,3 +94,48 @@ impl Default for Config {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_are_parsed() {
+        let c = Config::try_parse_from([
+            "flag-server",
+            "--listen",
+            "0.0.0.0:9000",
+            "--admin-token",
+            "ops:s3cret",
+            "--log-format",
+            "json",
+            "--body-limit",
+            "2048",
+            "--redis-url",
+            "redis://127.0.0.1:6379/",
+        ])
+        .unwrap();
+        assert_eq!(c.listen, "0.0.0.0:9000");
+        assert_eq!(c.admin_token.as_deref(), Some("ops:s3cret"));
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.body_limit, 2048);
+        assert_eq!(c.redis_url.as_deref(), Some("redis://127.0.0.1:6379/"));
+        assert!(c.handle_signals);
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        assert!(Config::try_parse_from(["flag-server", "--log-format", "xml"]).is_err());
+        assert!(Config::try_parse_from(["flag-server", "--body-limit", "lots"]).is_err());
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let d = Config::default();
+        assert_eq!(d.listen, "127.0.0.1:8080");
+        assert_eq!(d.redis_prefix, "flags");
+        assert_eq!(d.data_dir, PathBuf::from("./flag-data"));
+        assert_eq!(d.log, "info");
+        assert_eq!(d.body_limit, 1024 * 1024);
+    }
+}

@@ -208,3 +208,41 @@ async fn deleting_an_environment_revokes_its_keys() {
     assert_eq!(app.admin_delete("/environments/temp").await.status(), 204);
     problem(app.sdk_flags(&key).await, 401).await;
 }
+
+#[tokio::test]
+async fn without_configured_tokens_a_random_one_is_generated() {
+    let app = TestApp::spawn_with(flag_tests::app::StoreChoice::Embedded, |c| {
+        c.admin_token = None
+    })
+    .await;
+    // The test token is not accepted: the server made up its own.
+    problem(app.admin_get("/environments").await, 401).await;
+    problem(
+        app.request(Method::GET, "/environments", "admin")
+            .send()
+            .await
+            .unwrap(),
+        401,
+    )
+    .await;
+    assert_eq!(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_bad_admin_token_spec_stops_the_start() {
+    let err = TestApp::try_spawn_with(flag_tests::app::StoreChoice::Embedded, |c| {
+        c.admin_token = Some("a:x,a:y".into())
+    })
+    .await
+    .err()
+    .expect("duplicate token names are refused");
+    assert!(format!("{err:#}").contains("used twice"), "{err:#}");
+}
