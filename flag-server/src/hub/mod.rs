@@ -30,140 +30,25 @@
 //! - [`Hub::shutdown_token`] is cancelled when the server stops: streams end then.
 
 pub mod follower;
+mod view;
+
+use view::EnvSlot;
+pub use view::{EnvView, Notice};
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
-use bytes::Bytes;
-use flag_sdk::{EnvName, Flag, Snapshot};
-use serde::Serialize;
+use flag_sdk::{EnvName, Snapshot};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
-use crate::store::{Change, ChangeEvent, EnvState, Replay, SdkKeyRecord, Store};
+use crate::store::{Change, ChangeEvent, Replay, SdkKeyRecord, Store};
 
 /// Changes a stream receiver may fall behind before it is told it lagged.
 pub const CHANNEL_CAPACITY: usize = 1024;
-
-/// One environment at one version, as served to SDKs.
-#[derive(Debug)]
-pub struct EnvView {
-    /// The environment.
-    pub environment: EnvName,
-    /// Its version.
-    pub version: u64,
-    /// The compiled flags.
-    pub snapshot: Snapshot,
-    /// `{"environment","version","flags"}`, serialized once.
-    pub body: Bytes,
-    /// The `ETag` of `body`: `"<version>"`.
-    pub etag: String,
-    /// The flag keys, sorted (so that evaluating all flags needs no sort per request).
-    pub keys: Vec<Box<str>>,
-}
-
-#[derive(Serialize)]
-struct SnapshotBody<'a> {
-    environment: &'a str,
-    version: u64,
-    flags: Vec<&'a Flag>,
-}
-
-impl EnvView {
-    fn new(environment: EnvName, version: u64, snapshot: Snapshot) -> EnvView {
-        let flags = snapshot.flags();
-        let keys = flags.iter().map(|f| f.key.as_str().into()).collect();
-        let body = serde_json::to_vec(&SnapshotBody {
-            environment: environment.as_str(),
-            version,
-            flags,
-        })
-        .unwrap_or_default();
-        EnvView {
-            keys,
-            etag: format!("\"{version}\""),
-            environment,
-            version,
-            snapshot,
-            body: Bytes::from(body),
-        }
-    }
-
-    fn from_state(state: EnvState) -> EnvView {
-        let snapshot = Snapshot::compile(state.environment.as_str(), state.version, state.flags);
-        EnvView::new(state.environment, state.version, snapshot)
-    }
-
-    /// The flags, sorted by key.
-    pub fn flags(&self) -> Vec<&Flag> {
-        self.snapshot.flags()
-    }
-}
-
-/// Something a stream should know about besides flag changes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Notice {
-    /// The environment was deleted: its streams end.
-    EnvironmentDeleted(EnvName),
-    /// The SDK key was revoked: streams opened with it end.
-    KeyRevoked {
-        /// The key's id.
-        id: String,
-        /// Its environment.
-        environment: EnvName,
-    },
-}
-
-struct EnvSlot {
-    view: ArcSwap<EnvView>,
-    /// Publication: swapping the view and sending its changes happen under this lock, and so
-    /// does subscription. `None` once the environment is gone.
-    publish: Mutex<Option<broadcast::Sender<Arc<Change>>>>,
-    /// Serialises appliers (handlers and the follower), across store round trips.
-    apply: tokio::sync::Mutex<()>,
-}
-
-impl EnvSlot {
-    fn new(view: EnvView) -> EnvSlot {
-        EnvSlot {
-            view: ArcSwap::from_pointee(view),
-            publish: Mutex::new(Some(broadcast::channel(CHANNEL_CAPACITY).0)),
-            apply: tokio::sync::Mutex::new(()),
-        }
-    }
-
-    fn lock_publish(&self) -> std::sync::MutexGuard<'_, Option<broadcast::Sender<Arc<Change>>>> {
-        self.publish.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Installs a view and sends the changes that lead to it, atomically for subscribers.
-    fn publish(&self, view: EnvView, changes: Vec<Arc<Change>>) {
-        let guard = self.lock_publish();
-        self.view.store(Arc::new(view));
-        if let Some(tx) = guard.as_ref() {
-            for c in changes {
-                // No receiver is not an error.
-                let _ = tx.send(c);
-            }
-        }
-    }
-
-    /// Installs a view that does not follow from the previous one by changes: receivers end.
-    fn reset(&self, view: EnvView) {
-        let mut guard = self.lock_publish();
-        self.view.store(Arc::new(view));
-        if guard.is_some() {
-            *guard = Some(broadcast::channel(CHANNEL_CAPACITY).0);
-        }
-    }
-
-    fn close(&self) {
-        self.lock_publish().take();
-    }
-}
 
 type KeyMap = HashMap<String, Arc<SdkKeyRecord>>;
 
