@@ -143,7 +143,9 @@ impl Application {
                 .wrap(TracingLogger::default())
                 .configure(api::configure)
         })
-        .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs());
+        .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())
+        // Stream events are small writes: send each at once rather than wait for an ACK (Nagle).
+        .tcp_nodelay(true);
         if let Some(workers) = config.workers {
             server = server.workers(workers.max(1));
         }

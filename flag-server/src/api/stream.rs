@@ -6,15 +6,17 @@
 //! snapshot (or the replay after `Last-Event-ID`) and the live changes meet with no gap; live
 //! changes at or below the version already sent are skipped, so there is no duplicate either.
 //!
-//! Each connection has a small task that writes into a bounded buffer. A client that does not
-//! keep up (its buffer is full, or it fell more than the hub's channel capacity behind) has its
-//! stream ended; it resumes with `Last-Event-ID` and loses nothing. Streams also end when their
-//! SDK key is revoked, their environment is deleted, or the server shuts down.
+//! A stream is a response body that the connection's own task polls whenever the socket can
+//! take more: no extra task and no buffer per stream. A change is serialized once for every
+//! stream of the process. A client that does not keep up is bounded by the HTTP layer's write
+//! buffer and its socket's, and never slows others (the hub's broadcast ring is shared and
+//! never waits for a receiver); when it falls more than the hub's channel capacity behind, its
+//! stream ends and it resumes with `Last-Event-ID`, losing nothing. Streams also end when
+//! their SDK key is revoked, their environment is deleted, or the server shuts down.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,10 +24,9 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use flag_sdk::EnvName;
-use futures_util::StreamExt;
 use serde::Serialize;
-use tokio::sync::{broadcast, mpsc};
-use tokio_stream::wrappers::ReceiverStream;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
 
 use super::input::env_name;
 use super::AppState;
@@ -38,11 +39,6 @@ use crate::store::{Change, ChangeEvent, Replay};
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
 /// The reconnection delay suggested to clients (`retry:`), in milliseconds.
 pub const RETRY_MS: u64 = 1000;
-/// Chunks a client may have unread before its stream is ended.
-const BUFFER: usize = 64;
-/// Bytes a client may have unread (beyond the socket's own buffers) before its stream is
-/// ended; the first chunk (a snapshot can be larger) is always accepted.
-const BUFFER_BYTES: usize = 1024 * 1024;
 /// Live changes sent in one chunk at most.
 const BATCH: usize = 256;
 
@@ -109,24 +105,22 @@ async fn open(
         .and_then(|v| v.trim().parse::<u64>().ok());
     let (first, sent) = opening(&hub, &env, &view, last_event_id).await;
 
-    let (tx, body) = mpsc::channel::<Bytes>(BUFFER);
-    let unread = Arc::new(AtomicUsize::new(first.len()));
-    // The buffer is empty: the opening chunk always fits.
-    let _ = tx.try_send(first);
     let conn = Connection {
+        shutdown: hub.shutdown_token(),
         hub,
         env,
         key_id,
-        tx,
-        unread: unread.clone(),
         rx,
         notices,
         sent,
+        heartbeat: tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT),
+        first: Some(first),
     };
-    tokio::spawn(conn.run());
-    let body = ReceiverStream::new(body).map(move |chunk| {
-        unread.fetch_sub(chunk.len(), Ordering::Relaxed);
-        Ok::<_, Infallible>(chunk)
+    // The body is polled by the connection's own task whenever the socket can take more:
+    // no task and no buffer of our own per stream.
+    let body = futures_util::stream::unfold(conn, |mut conn| async move {
+        let chunk = conn.next_chunk().await?;
+        Some((Ok::<_, Infallible>(chunk), conn))
     });
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
@@ -252,65 +246,62 @@ enum End {
     Revoked,
     EnvironmentGone,
     SlowClient,
-    ClientGone,
 }
 
 struct Connection {
     hub: Arc<Hub>,
+    shutdown: CancellationToken,
     env: EnvName,
     key_id: Option<String>,
-    tx: mpsc::Sender<Bytes>,
-    /// Bytes queued for the client and not yet taken by the HTTP layer.
-    unread: Arc<AtomicUsize>,
     rx: broadcast::Receiver<Arc<Change>>,
     notices: broadcast::Receiver<Notice>,
     /// The version the client has been sent up to.
     sent: u64,
+    heartbeat: tokio::time::Interval,
+    /// The replay or snapshot, sent first.
+    first: Option<Bytes>,
 }
 
 impl Connection {
-    async fn run(mut self) {
-        let end = self.follow().await;
-        tracing::debug!(environment = %self.env, reason = ?end, "stream ended");
+    /// The next chunk of the body; `None` ends the stream.
+    async fn next_chunk(&mut self) -> Option<Bytes> {
+        if let Some(first) = self.first.take() {
+            return Some(first);
+        }
+        match self.follow().await {
+            Ok(chunk) => Some(chunk),
+            Err(end) => {
+                tracing::debug!(environment = %self.env, reason = ?end, "stream ended");
+                None
+            }
+        }
     }
 
-    async fn follow(&mut self) -> End {
-        let shutdown = self.hub.shutdown_token();
-        let mut heartbeat =
-            tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+    async fn follow(&mut self) -> std::result::Result<Bytes, End> {
         loop {
             let chunk = tokio::select! {
                 biased;
-                _ = shutdown.cancelled() => return End::Shutdown,
+                _ = self.shutdown.cancelled() => return Err(End::Shutdown),
                 notice = self.notices.recv() => {
                     if let Some(end) = self.check_notice(notice) {
-                        return end;
+                        return Err(end);
                     }
-                    continue;
+                    None
                 }
                 change = self.rx.recv() => match change {
                     Ok(change) => self.live_chunk(change),
-                    Err(broadcast::error::RecvError::Lagged(_)) => return End::SlowClient,
+                    // More than the hub's channel capacity behind: the client resumes
+                    // with Last-Event-ID.
+                    Err(broadcast::error::RecvError::Lagged(_)) => return Err(End::SlowClient),
                     Err(broadcast::error::RecvError::Closed) => match self.resubscribe() {
                         Some(chunk) => chunk,
-                        None => return End::EnvironmentGone,
+                        None => return Err(End::EnvironmentGone),
                     },
                 },
-                _ = heartbeat.tick() => Some(Bytes::from_static(b": heartbeat\n\n")),
-                _ = self.tx.closed() => return End::ClientGone,
+                _ = self.heartbeat.tick() => Some(Bytes::from_static(b": heartbeat\n\n")),
             };
             if let Some(chunk) = chunk {
-                let len = chunk.len();
-                let unread = self.unread.load(Ordering::Relaxed);
-                if unread > 0 && unread + len > BUFFER_BYTES {
-                    return End::SlowClient;
-                }
-                self.unread.fetch_add(len, Ordering::Relaxed);
-                match self.tx.try_send(chunk) {
-                    Ok(()) => {}
-                    Err(mpsc::error::TrySendError::Full(_)) => return End::SlowClient,
-                    Err(mpsc::error::TrySendError::Closed(_)) => return End::ClientGone,
-                }
+                return Ok(chunk);
             }
         }
     }
