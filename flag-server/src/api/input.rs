@@ -25,36 +25,65 @@ pub const MAX_REASON_LEN: usize = 1024;
 #[derive(Debug, Clone)]
 pub struct JsonBytes(pub Bytes);
 
+/// A JSON request body that may be absent (empty): `None` then.
+#[derive(Debug, Clone)]
+pub struct OptionalJsonBytes(pub Option<Bytes>);
+
+/// Reads a body within the size limit, checking its content type when one is given.
+fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> Pin<Box<dyn Future<Output = Result<Option<Bytes>>>>> {
+    let limit = req
+        .app_data::<web::Data<AppState>>()
+        .map_or(1024 * 1024, |s| s.body_limit);
+    let checked = check_length(req.headers(), limit);
+    let content_type = check_content_type(req.headers());
+    let mut payload = payload.take();
+    Box::pin(async move {
+        checked?;
+        let mut buf = BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| {
+                Error::BadRequest(format!("the request body could not be read: {e}"))
+            })?;
+            if buf.len() + chunk.len() > limit {
+                return Err(too_large(limit));
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        if buf.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        content_type?;
+        Ok(Some(buf.freeze()))
+    })
+}
+
 impl FromRequest for JsonBytes {
     type Error = Error;
     type Future = Pin<Box<dyn Future<Output = Result<JsonBytes>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<web::Data<AppState>>()
-            .map_or(1024 * 1024, |s| s.body_limit);
-        let checked =
-            check_content_type(req.headers()).and_then(|()| check_length(req.headers(), limit));
-        let mut payload = payload.take();
+        let body = read_body(req, payload);
         Box::pin(async move {
-            checked?;
-            let mut buf = BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| {
-                    Error::BadRequest(format!("the request body could not be read: {e}"))
-                })?;
-                if buf.len() + chunk.len() > limit {
-                    return Err(too_large(limit));
-                }
-                buf.extend_from_slice(&chunk);
-            }
-            if buf.iter().all(u8::is_ascii_whitespace) {
-                return Err(Error::BadRequest(
+            match body.await? {
+                Some(bytes) => Ok(JsonBytes(bytes)),
+                None => Err(Error::BadRequest(
                     "the request body is empty; a JSON document is expected".into(),
-                ));
+                )),
             }
-            Ok(JsonBytes(buf.freeze()))
         })
+    }
+}
+
+impl FromRequest for OptionalJsonBytes {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<OptionalJsonBytes>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = read_body(req, payload);
+        Box::pin(async move { body.await.map(OptionalJsonBytes) })
     }
 }
 

@@ -7,7 +7,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::input::{env_name, parse_json, JsonBytes};
+use super::input::{env_name, parse_json, OptionalJsonBytes};
 use super::AppState;
 use crate::auth::{hash_secret, random_secret, Admin};
 use crate::error::{Error, Result};
@@ -83,12 +83,12 @@ pub struct SdkKeyList {
 pub async fn create(
     admin: Admin,
     path: web::Path<String>,
-    body: Option<JsonBytes>,
+    body: OptionalJsonBytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     let env = env_name(&path)?;
-    let request: NewSdkKey = match body {
-        Some(b) => parse_json(&b.0)?,
+    let request: NewSdkKey = match body.0 {
+        Some(b) => parse_json(&b)?,
         None => NewSdkKey::default(),
     };
     let name = request

@@ -246,3 +246,39 @@ async fn a_bad_admin_token_spec_stops_the_start() {
     .expect("duplicate token names are refused");
     assert!(format!("{err:#}").contains("used twice"), "{err:#}");
 }
+
+#[tokio::test]
+async fn issuing_keys_with_and_without_a_body() {
+    let r = embedded().await;
+    let app = &r.app;
+    let res = app
+        .admin(Method::POST, "/environments/production/sdk-keys")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_of(res, 201).await["name"], "sdk-key");
+    let res = app
+        .admin_post("/environments/production/sdk-keys", &json!({"name": ""}))
+        .await;
+    assert_eq!(problem(res, 400).await["errors"][0]["field"], "name");
+    let res = app
+        .admin_post("/environments/production/sdk-keys", &json!({"nme": "x"}))
+        .await;
+    assert!(problem(res, 400).await.to_string().contains("nme"));
+    problem(
+        app.admin_post("/environments/nowhere/sdk-keys", &json!({}))
+            .await,
+        404,
+    )
+    .await;
+    let list = json_of(
+        app.admin_get("/environments/production/sdk-keys").await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        list["keys"].as_array().unwrap().len(),
+        1,
+        "failed requests issued nothing"
+    );
+}
