@@ -25,9 +25,15 @@ if ! command -v wrk >/dev/null 2>&1; then
     (apt-get update -qq && apt-get install -y -qq wrk) >&2
 fi
 
-cargo build --release -q -p flag-server --bin flag-server --example ceiling
-BIN=target/release/flag-server
-CEILING=target/release/examples/ceiling
+# PROFILE=debug only checks that the script works; figures need the release build.
+PROFILE=${PROFILE:-release}
+if [ "$PROFILE" = release ]; then
+    cargo build --release -q -p flag-server --bin flag-server --example ceiling
+else
+    cargo build -q -p flag-server --bin flag-server --example ceiling
+fi
+BIN=target/$PROFILE/flag-server
+CEILING=target/$PROFILE/examples/ceiling
 
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
