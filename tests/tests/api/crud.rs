@@ -219,3 +219,36 @@ async fn merge_patch_changes_only_the_given_fields() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn delete_honours_if_match() {
+    on_both_stores(async |app, store| {
+        app.create_flag("production", &flag("d")).await;
+        let res = app
+            .admin(Method::DELETE, "/environments/production/flags/d")
+            .header("If-Match", "\"7\"")
+            .send()
+            .await
+            .unwrap();
+        problem(res, 412).await;
+        assert_eq!(app.env_version("production").await, 1, "{store}");
+        let res = app
+            .admin(Method::DELETE, "/environments/production/flags/d")
+            .header("If-Match", "\"1\"")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 204, "{store}");
+        // `*` matches any version.
+        app.create_flag("production", &flag("e")).await;
+        let res = app
+            .admin(Method::PUT, "/environments/production/flags/e")
+            .header("If-Match", "*")
+            .json(&flag("e"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{store}");
+    })
+    .await;
+}
