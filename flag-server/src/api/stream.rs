@@ -114,7 +114,7 @@ async fn open(
         notices,
         sent,
         heartbeat: tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT),
-        first: Some(first),
+        first,
     };
     // The body is polled by the connection's own task whenever the socket can take more:
     // no task and no buffer of our own per stream.
@@ -136,7 +136,7 @@ async fn opening(
     env: &EnvName,
     view: &EnvView,
     last_event_id: Option<u64>,
-) -> (Bytes, u64) {
+) -> (VecDeque<Bytes>, u64) {
     let mut out = format!("retry: {RETRY_MS}\n\n");
     if let Some(n) = last_event_id {
         let replay = if n == view.version {
@@ -160,12 +160,17 @@ async fn opening(
                 }
             }
             // The store may be ahead of this instance's view: live changes up to `sent` are skipped.
-            return (Bytes::from(out), sent);
+            return (VecDeque::from([Bytes::from(out)]), sent);
         }
     }
-    let mut bytes = out.into_bytes();
-    push_snapshot(&mut bytes, view);
-    (Bytes::from(bytes), view.version)
+    // The snapshot's body is shared with the hub's view, not copied per connection.
+    let _ = write!(out, "id: {}\nevent: snapshot\ndata: ", view.version);
+    let chunks = [
+        Bytes::from(out),
+        view.body.clone(),
+        Bytes::from_static(b"\n\n"),
+    ];
+    (VecDeque::from(chunks), view.version)
 }
 
 fn push_snapshot(out: &mut Vec<u8>, view: &EnvView) {
@@ -259,13 +264,13 @@ struct Connection {
     sent: u64,
     heartbeat: tokio::time::Interval,
     /// The replay or snapshot, sent first.
-    first: Option<Bytes>,
+    first: VecDeque<Bytes>,
 }
 
 impl Connection {
     /// The next chunk of the body; `None` ends the stream.
     async fn next_chunk(&mut self) -> Option<Bytes> {
-        if let Some(first) = self.first.take() {
+        if let Some(first) = self.first.pop_front() {
             return Some(first);
         }
         match self.follow().await {
