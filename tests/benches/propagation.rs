@@ -391,6 +391,14 @@ async fn evaluate() {
     assert!(client.is_initialized());
     per_call(&client, &ctx, iters / 5);
     let idle_ns = tokio::task::block_in_place(|| per_call(&client, &ctx, iters));
+    let uncounted = FlagClient::builder(srv.url.as_str(), key.as_str())
+        .metrics(false)
+        .build()
+        .await
+        .unwrap();
+    per_call(&uncounted, &ctx, iters / 5);
+    let uncounted_ns = tokio::task::block_in_place(|| per_call(&uncounted, &ctx, iters));
+    uncounted.close().await;
 
     // With the stream delivering a change every 10 ms while evaluating.
     let url = srv.url.clone();
@@ -410,11 +418,11 @@ async fn evaluate() {
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
     let v0 = client.version();
-    let busy_ns = tokio::task::block_in_place(|| per_call(&client, &ctx, iters));
+    let busy_ns = tokio::task::block_in_place(|| per_call(&client, &ctx, iters * 10));
     let updates = client.version() - v0;
     toggler.abort();
     println!(
-        "is_enabled_for (context of 2 attributes, 21 flags, metrics counting on for connected clients):\n  offline client: {offline_ns:.1} ns\n  connected, stream idle: {idle_ns:.1} ns\n  connected, {updates} updates applied during the run: {busy_ns:.1} ns"
+        "is_enabled_for (context of 2 attributes, 21 flags; alternating a rule flag and a plain flag):\n  offline client (no counting): {offline_ns:.1} ns\n  connected, stream idle, metrics(false): {uncounted_ns:.1} ns\n  connected, stream idle, counting: {idle_ns:.1} ns\n  connected, counting, {updates} updates applied during the run: {busy_ns:.1} ns"
     );
     client.close().await;
 }
