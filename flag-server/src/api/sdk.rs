@@ -168,7 +168,8 @@ pub struct MetricsReport {
     pub flags: HashMap<String, Counts>,
 }
 
-/// Takes evaluation counts from an SDK; they show in the admin view of each flag.
+/// Takes evaluation counts from an SDK; they show in the admin view of each flag. Counts
+/// of keys that cannot name a flag are left out.
 #[utoipa::path(
     post, path = "/api/v1/sdk/metrics", tag = "sdk",
     security(("bearer" = [])),
@@ -196,13 +197,18 @@ pub async fn metrics(
         );
     }
     let mut counts = HashMap::with_capacity(report.flags.len());
+    // A key that cannot name a flag (an application asked for a typo) is left out rather
+    // than failing the whole report.
+    let mut skipped = 0usize;
     for (key, c) in &report.flags {
-        match FlagKey::parse(key.as_str()) {
-            Ok(_) => {
-                counts.insert(key.clone(), (c.yes, c.no));
-            }
-            Err(m) => errors.push(format!("flags.{key}"), m),
+        if FlagKey::parse(key.as_str()).is_ok() {
+            counts.insert(key.clone(), (c.yes, c.no));
+        } else {
+            skipped += 1;
         }
+    }
+    if skipped > 0 {
+        tracing::debug!(environment = %client.environment, skipped, "metrics for invalid flag keys left out");
     }
     errors.into_result()?;
     if !counts.is_empty() {

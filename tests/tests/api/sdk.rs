@@ -125,7 +125,8 @@ async fn metrics_intake_shows_in_the_admin_view() {
             let res = app
                 .request(Method::POST, "/sdk/metrics", &key)
                 .json(&json!({"period_start": "2026-11-28T17:00:00Z", "period_end": "2026-11-28T17:01:00Z",
-                              "flags": {"counted": {"yes": yes, "no": no}, "unknown_flag": {"yes": 0, "no": 7}}}))
+                              "flags": {"counted": {"yes": yes, "no": no}, "unknown_flag": {"yes": 0, "no": 7},
+                                        "not a key!": {"yes": 0, "no": 1}}}))
                 .send()
                 .await
                 .unwrap();
