@@ -294,6 +294,8 @@ pub struct Proxy {
     pub addr: SocketAddr,
     target: Arc<Mutex<Option<SocketAddr>>>,
     task: tokio::task::JoinHandle<()>,
+    /// Connections being relayed now.
+    pub open: Arc<AtomicUsize>,
 }
 
 /// Requests seen by a proxy that refuses streams.
@@ -322,8 +324,14 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let target = Arc::new(Mutex::new(target));
-        let task = tokio::spawn(accept_loop(listener, target.clone(), refuse));
-        Proxy { addr, target, task }
+        let open = Arc::new(AtomicUsize::new(0));
+        let task = tokio::spawn(accept_loop(listener, target.clone(), refuse, open.clone()));
+        Proxy {
+            addr,
+            target,
+            task,
+            open,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -346,6 +354,7 @@ async fn accept_loop(
     listener: TcpListener,
     current: Arc<Mutex<Option<SocketAddr>>>,
     refuse: Option<Arc<PollCounts>>,
+    open: Arc<AtomicUsize>,
 ) {
     loop {
         let Ok((mut inbound, _)) = listener.accept().await else {
@@ -353,6 +362,7 @@ async fn accept_loop(
         };
         let to = *current.lock().unwrap();
         let refuse = refuse.clone();
+        let open = open.clone();
         tokio::spawn(async move {
             let Some(to) = to else {
                 let _ = inbound.shutdown().await;
@@ -364,7 +374,20 @@ async fn accept_loop(
             };
             match refuse {
                 None => {
-                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    // `open` counts connections until the client closes its side.
+                    open.fetch_add(1, Ordering::SeqCst);
+                    let (mut client_rx, mut client_tx) = inbound.split();
+                    let (mut server_rx, mut server_tx) = outbound.split();
+                    let upstream = async {
+                        let _ = tokio::io::copy(&mut client_rx, &mut server_tx).await;
+                        open.fetch_sub(1, Ordering::SeqCst);
+                        let _ = server_tx.shutdown().await;
+                    };
+                    let downstream = async {
+                        let _ = tokio::io::copy(&mut server_rx, &mut client_tx).await;
+                        let _ = client_tx.shutdown().await;
+                    };
+                    tokio::join!(upstream, downstream);
                 }
                 Some(counts) => relay_one(inbound, outbound, &counts).await,
             }

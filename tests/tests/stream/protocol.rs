@@ -298,3 +298,34 @@ async fn server_shutdown_ends_streams() {
     sse.expect_end(Duration::from_secs(10)).await;
     stopping.await.unwrap();
 }
+
+#[tokio::test]
+async fn deleting_an_environment_ends_its_streams() {
+    let server = Server::embedded().await;
+    let admin = server.admin();
+    let resp = admin
+        .http
+        .put(format!("{}/api/v1/environments/staging", admin.base))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    let mut sse = Sse::open(
+        &server.url(),
+        "/api/v1/environments/staging/stream",
+        &admin.token,
+        None,
+    )
+    .await;
+    assert_eq!(sse.next_event(T).await.event, "snapshot");
+    let resp = admin
+        .http
+        .delete(format!("{}/api/v1/environments/staging", admin.base))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    sse.expect_end(T).await;
+}

@@ -274,3 +274,30 @@ async fn evaluation_counts_reach_the_server_and_close_sends_the_last_ones() {
     client.close().await;
     assert_eq!(usage("on").await, (4, 0));
 }
+
+#[tokio::test]
+async fn dropping_the_last_handle_closes_the_stream() {
+    let server = Server::embedded().await;
+    let (_, key) = server.admin().sdk_key().await;
+    let proxy = Proxy::start(Some(socket_addr(&server.url()))).await;
+    let client = builder(proxy.url(), &key).build().await.unwrap();
+    let clone = client.clone();
+    wait_until("the stream is open", T, || {
+        let n = proxy.open.load(Ordering::SeqCst);
+        async move { n == 1 }
+    })
+    .await;
+    drop(client);
+    assert!(!clone.is_enabled("x"), "a clone keeps working");
+    assert_eq!(
+        proxy.open.load(Ordering::SeqCst),
+        1,
+        "a clone keeps the stream"
+    );
+    drop(clone);
+    wait_until("the stream is closed", T, || {
+        let n = proxy.open.load(Ordering::SeqCst);
+        async move { n == 0 }
+    })
+    .await;
+}
