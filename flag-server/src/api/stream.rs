@@ -113,7 +113,7 @@ async fn open(
         rx,
         notices,
         sent,
-        heartbeat: tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT),
+        heartbeat: heartbeat(),
         first,
     };
     // The body is polled by the connection's own task whenever the socket can take more:
@@ -127,6 +127,13 @@ async fn open(
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header(("X-Accel-Buffering", "no"))
         .streaming(body))
+}
+
+/// Ticks every [`HEARTBEAT`], starting one period from now; missed ticks are not made up.
+fn heartbeat() -> tokio::time::Interval {
+    let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    interval
 }
 
 /// The first chunk: the exact replay after `Last-Event-ID`, or a snapshot; and the version it
