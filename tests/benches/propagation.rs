@@ -428,6 +428,13 @@ async fn evaluate() {
 }
 
 fn main() {
+    // `cargo test --all-targets` runs bench binaries without `--bench`: nothing to measure then.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!(
+            "propagation: a benchmark; run it with `cargo bench -p flag-tests --bench propagation`"
+        );
+        return;
+    }
     let a = args();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
