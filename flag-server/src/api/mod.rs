@@ -169,8 +169,9 @@ pub(crate) fn json_response(
     status: actix_web::http::StatusCode,
     body: &impl serde::Serialize,
 ) -> HttpResponse {
-    match serde_json::to_vec(body) {
-        Ok(bytes) => HttpResponse::build(status)
+    let mut bytes = Vec::with_capacity(4096);
+    match serde_json::to_writer(&mut bytes, body) {
+        Ok(()) => HttpResponse::build(status)
             .content_type("application/json")
             .body(bytes),
         Err(e) => actix_web::ResponseError::error_response(&Error::Internal(format!(
