@@ -33,7 +33,6 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context as _;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing_actix_web::TracingLogger;
 
 pub use config::{Config, LogFormat};
 pub use error::{Error, Result};
@@ -140,7 +139,6 @@ impl Application {
                 .app_data(state.clone())
                 .wrap(ErrorHandlers::new().default_handler(api::problem::ensure_problem))
                 .wrap(from_fn(metrics::track))
-                .wrap(TracingLogger::default())
                 .configure(api::configure)
         })
         .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())

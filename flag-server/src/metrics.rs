@@ -20,6 +20,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+use tracing::Instrument;
 
 use crate::api::AppState;
 use crate::hub::Hub;
@@ -166,7 +167,9 @@ impl Metrics {
     }
 }
 
-/// Middleware that counts and times every request by its route pattern.
+/// Middleware that counts and times every request by its route pattern, and logs it (at
+/// `info`) inside a span with a request id, the method and the path. Headers, and so tokens,
+/// are never logged. The span's fields are only computed when `info` is enabled.
 pub async fn track(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -175,8 +178,14 @@ pub async fn track(
     let metrics: Option<Arc<Metrics>> = req
         .app_data::<web::Data<AppState>>()
         .map(|s| s.metrics.clone());
-    let method = req.method().as_str().to_owned();
-    let res = next.call(req).await?;
+    let span = tracing::info_span!(
+        "request",
+        id = %uuid::Uuid::new_v4(),
+        method = %req.method(),
+        path = %req.path(),
+    );
+    let method = req.method().clone();
+    let res = next.call(req).instrument(span.clone()).await?;
     let route = res
         .request()
         .match_pattern()
@@ -184,15 +193,13 @@ pub async fn track(
     let status = res.status().as_u16();
     let elapsed = start.elapsed();
     if let Some(metrics) = metrics {
-        metrics.observe(&method, &route, status, elapsed.as_secs_f64());
+        metrics.observe(method.as_str(), &route, status, elapsed.as_secs_f64());
     }
-    // Inside the request's span (request id); never headers, so never tokens.
-    tracing::info!(
-        method = %method,
-        route = %route,
-        status,
-        latency_ms = elapsed.as_secs_f64() * 1000.0,
-        "request"
-    );
+    let _entered = span.enter();
+    if status >= 500 {
+        tracing::warn!(route = %route, status, latency_ms = elapsed.as_secs_f64() * 1000.0, "request");
+    } else {
+        tracing::info!(route = %route, status, latency_ms = elapsed.as_secs_f64() * 1000.0, "request");
+    }
     Ok(res)
 }

@@ -1,6 +1,6 @@
 //! Logging through `tracing`: human-readable lines or JSON lines (`FLAG_LOG_FORMAT=json`),
-//! filtered by `FLAG_LOG`. Requests are logged by `tracing-actix-web` with a request id,
-//! route, status and latency; headers (and so tokens) are never logged.
+//! filtered by `FLAG_LOG`. Each request is logged by [`crate::metrics::track`] with a request
+//! id, route, status and latency; headers (and so tokens) are never logged.
 
 use tracing_subscriber::{fmt, EnvFilter};
 
