@@ -8,6 +8,7 @@ mod bad_input;
 mod cluster;
 mod concurrency;
 mod crud;
+mod hub;
 mod ops;
 mod outage;
 mod persistence;
