@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::store::{Change, ChangeEvent, ChangeMeta, FlagUsage, WriteOp};
 
 /// How often a PATCH without `If-Match` retries when a concurrent write got in first.
-const PATCH_ATTEMPTS: usize = 8;
+const PATCH_ATTEMPTS: usize = 20;
 
 /// A flag as admins see it: the flag's fields plus `usage` (evaluation counts reported by SDKs).
 #[derive(Serialize)]
