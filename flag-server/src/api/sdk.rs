@@ -35,7 +35,7 @@ async fn view(state: &AppState, client: &SdkClient) -> Result<std::sync::Arc<Env
     security(("bearer" = [])),
     params(("If-None-Match" = Option<String>, Header, description = "The ETag of the snapshot held")),
     responses(
-        (status = 200, description = "`{environment, version, flags}`; `ETag` is the version", body = crate::openapi::SnapshotDoc),
+        (status = 200, description = "`{environment, version, flags}`; the `ETag` (`\"<version>-<digest>\"`) changes with every version", body = crate::openapi::SnapshotDoc),
         (status = 304, description = "Not modified"),
         (status = 401, description = "No or unknown key", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an SDK key", body = super::problem::Problem, content_type = "application/problem+json"),

@@ -6,6 +6,7 @@ use arc_swap::ArcSwap;
 use bytes::Bytes;
 use flag_sdk::{EnvName, Flag, Snapshot};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use tokio::sync::broadcast;
 
 use super::CHANNEL_CAPACITY;
@@ -22,7 +23,9 @@ pub struct EnvView {
     pub snapshot: Snapshot,
     /// `{"environment","version","flags"}`, serialized once.
     pub body: Bytes,
-    /// The `ETag` of `body`: `"<version>"`.
+    /// The `ETag` of `body`: `"<version>-<16 hex digits of its SHA-256>"`. The digest part
+    /// keeps an environment that was deleted and created again (whose versions start over)
+    /// from answering 304 to a client holding the old incarnation's snapshot.
     pub etag: String,
     /// The flag keys, sorted (so that evaluating all flags needs no sort per request).
     pub keys: Vec<Box<str>>,
@@ -47,7 +50,10 @@ impl EnvView {
         .unwrap_or_default();
         EnvView {
             keys,
-            etag: format!("\"{version}\""),
+            etag: format!(
+                "\"{version}-{}\"",
+                &hex::encode(Sha256::digest(&body))[..16]
+            ),
             environment,
             version,
             snapshot,
