@@ -410,6 +410,25 @@ impl Hub {
         // Environments.
         let generation = self.env_generation.load(Ordering::SeqCst);
         let names = self.store.list_environments().await?;
+        self.refresh_environments(&names, generation).await?;
+
+        // An environment deleted and created again elsewhere starts its versions over: the
+        // follower's cursor is then ahead of the store and would wait forever. Reload it.
+        for (name, slot) in self.envs.load_full().iter() {
+            let held = slot.view.load().version;
+            match self.store.version(name).await {
+                Ok(v) if v < held => {
+                    tracing::info!(environment = %name, "environment recreated elsewhere");
+                    self.reload(name, slot).await?;
+                }
+                Ok(_) | Err(Error::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    async fn refresh_environments(&self, names: &[EnvName], generation: u64) -> Result<()> {
         let _guard = self.envs_lock.lock().await;
         if self.env_generation.load(Ordering::SeqCst) != generation {
             return Ok(());

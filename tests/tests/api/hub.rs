@@ -158,3 +158,29 @@ async fn environments_and_keys_made_elsewhere_are_picked_up_by_refresh() {
         flag_server::hub::Notice::EnvironmentDeleted(qa)
     );
 }
+
+#[tokio::test]
+async fn an_environment_recreated_elsewhere_is_reloaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), 1000);
+    let hub = Hub::load(store.clone()).await.unwrap();
+    let prod = EnvName::parse("production").unwrap();
+    for pct in [1.0, 2.0, 3.0] {
+        let c = put(&store, &prod, "a", pct).await;
+        hub.apply(c).await.unwrap();
+    }
+    assert_eq!(hub.view("production").unwrap().version, 3);
+    // Deleted and created again between two refreshes: versions start over.
+    store.delete_environment(&prod).await.unwrap();
+    store.create_environment(&prod).await.unwrap();
+    put(&store, &prod, "b", 50.0).await;
+    hub.refresh().await.unwrap();
+    let view = hub.view("production").unwrap();
+    assert_eq!(view.version, 1);
+    assert!(view.snapshot.flag("a").is_none());
+    assert!(view.snapshot.flag("b").is_some());
+    // And it is followed again from there.
+    let c = put(&store, &prod, "c", 5.0).await;
+    hub.apply(c).await.unwrap();
+    assert_eq!(hub.view("production").unwrap().version, 2);
+}
