@@ -3,12 +3,11 @@
 
 use std::collections::HashMap;
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use flag_sdk::{Context, FlagKey, ValidationErrors};
-use serde::ser::SerializeMap;
-use serde::{Deserialize, Serialize, Serializer};
+use flag_sdk::{Context, Evaluation, FlagKey, ReasonKind, ValidationErrors};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::input::{if_none_match, Json};
@@ -70,39 +69,65 @@ pub struct EvaluateRequest {
     pub flags: Option<Vec<String>>,
 }
 
-struct Results<'a> {
-    view: &'a EnvView,
-    context: &'a Context,
-    keys: Option<&'a [String]>,
-}
-
-impl Serialize for Results<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let snap = &self.view.snapshot;
-        match self.keys {
-            Some(keys) => {
-                let mut map = s.serialize_map(Some(keys.len()))?;
-                for key in keys {
-                    map.serialize_entry(key, &snap.evaluate(key, self.context))?;
-                }
-                map.end()
-            }
-            None => {
-                let mut map = s.serialize_map(Some(self.view.keys.len()))?;
-                for key in &self.view.keys {
-                    map.serialize_entry(&**key, &snap.evaluate(key, self.context))?;
-                }
-                map.end()
-            }
+/// Writes `{"environment","version","results":{key: evaluation}}` directly: this is the hot
+/// path of server-side evaluation, and keys, rule ids and reason kinds rarely need escaping.
+/// The output is the same JSON serde would write for [`flag_sdk::Evaluation`].
+fn write_results(out: &mut Vec<u8>, view: &EnvView, context: &Context, keys: Option<&[String]>) {
+    out.extend_from_slice(b"{\"environment\":");
+    write_str(out, view.environment.as_str());
+    out.extend_from_slice(b",\"version\":");
+    out.extend_from_slice(itoa::Buffer::new().format(view.version).as_bytes());
+    out.extend_from_slice(b",\"results\":{");
+    let snap = &view.snapshot;
+    let mut first = true;
+    let mut entry = |out: &mut Vec<u8>, key: &str| {
+        if !std::mem::take(&mut first) {
+            out.push(b',');
         }
+        write_str(out, key);
+        out.push(b':');
+        write_evaluation(out, &snap.evaluate(key, context));
+    };
+    match keys {
+        Some(keys) => keys.iter().for_each(|k| entry(out, k)),
+        None => view.keys.iter().for_each(|k| entry(out, k)),
     }
+    out.extend_from_slice(b"}}");
 }
 
-#[derive(Serialize)]
-struct EvaluateResponse<'a> {
-    environment: &'a str,
-    version: u64,
-    results: Results<'a>,
+fn write_evaluation(out: &mut Vec<u8>, e: &Evaluation) {
+    out.extend_from_slice(if e.enabled {
+        b"{\"enabled\":true,\"reason\":{\"kind\":\""
+    } else {
+        b"{\"enabled\":false,\"reason\":{\"kind\":\""
+    });
+    out.extend_from_slice(match e.reason.kind {
+        ReasonKind::Off => b"off\"".as_slice(),
+        ReasonKind::Rule => b"rule\"",
+        ReasonKind::Default => b"default\"",
+        ReasonKind::NotFound => b"not_found\"",
+    });
+    if let Some(rule) = &e.reason.rule {
+        out.extend_from_slice(b",\"rule\":");
+        write_str(out, rule);
+    }
+    if let Some(bucket) = e.reason.bucket {
+        out.extend_from_slice(b",\"bucket\":");
+        out.extend_from_slice(itoa::Buffer::new().format(bucket).as_bytes());
+    }
+    out.extend_from_slice(b"}}");
+}
+
+/// A JSON string; copied as is when nothing in it needs escaping.
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing a string into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
 }
 
 /// Evaluates flags of the key's environment for a context, with reasons.
@@ -132,16 +157,11 @@ pub async fn evaluate(
         )));
     }
     let view = view(&state, &client).await?;
-    let response = EvaluateResponse {
-        environment: view.environment.as_str(),
-        version: view.version,
-        results: Results {
-            view: &view,
-            context: &request.context,
-            keys: request.flags.as_deref(),
-        },
-    };
-    Ok(super::json_response(StatusCode::OK, &response))
+    let mut out = Vec::with_capacity(64 + 64 * view.keys.len());
+    write_results(&mut out, &view, &request.context, request.flags.as_deref());
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(out))
 }
 
 /// Counts of one flag in a report.
@@ -218,4 +238,53 @@ pub async fn metrics(
             .await?;
     }
     Ok(HttpResponse::Accepted().finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flag_sdk::Reason;
+
+    fn same_as_serde(e: Evaluation) {
+        let mut out = Vec::new();
+        write_evaluation(&mut out, &e);
+        let ours: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(ours, serde_json::to_value(&e).unwrap());
+    }
+
+    #[test]
+    fn evaluations_are_written_as_serde_writes_them() {
+        for kind in [
+            ReasonKind::Off,
+            ReasonKind::Rule,
+            ReasonKind::Default,
+            ReasonKind::NotFound,
+        ] {
+            for (rule, bucket) in [
+                (None, None),
+                (Some("eu-canary".into()), Some(1234)),
+                (Some("we\"ird\\".into()), Some(0)),
+            ] {
+                for enabled in [true, false] {
+                    same_as_serde(Evaluation {
+                        enabled,
+                        reason: Reason {
+                            kind,
+                            rule: rule.clone(),
+                            bucket,
+                        },
+                    });
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn strings_are_escaped_when_needed() {
+        for s in ["plain", "quo\"te", "back\\slash", "new\nline", "ünïcode"] {
+            let mut out = Vec::new();
+            write_str(&mut out, s);
+            assert_eq!(serde_json::from_slice::<String>(&out).unwrap(), s);
+        }
+    }
 }
