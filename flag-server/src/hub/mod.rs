@@ -15,7 +15,8 @@
 //! reloaded with [`Store::load`]). After a successful write a handler applies the changes the
 //! store returned at once (read-your-writes); the follower task ([`follower`]) applies what
 //! other instances wrote, within about a second, and refreshes the environments and SDK keys
-//! about every second.
+//! about every second (an environment deleted and created again elsewhere, whose versions
+//! started over, is reloaded then).
 //!
 //! # For the stream
 //! - [`Hub::subscribe`] returns the current view and a `broadcast::Receiver<Arc<Change>>`
