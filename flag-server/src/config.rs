@@ -63,6 +63,12 @@ pub struct Config {
     #[arg(long, env = "FLAG_BODY_LIMIT", default_value_t = 1024 * 1024)]
     pub body_limit: usize,
 
+    /// Changes kept per environment for stream replay: a client that reconnects with an older
+    /// `Last-Event-ID` gets a fresh snapshot instead.
+    #[arg(long, env = "FLAG_CHANGE_LOG_LEN", default_value_t = crate::store::CHANGE_LOG_LEN,
+          value_parser = at_least_one)]
+    pub change_log_len: usize,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "FLAG_WORKERS")]
     pub workers: Option<usize>,
@@ -74,6 +80,14 @@ pub struct Config {
     /// Print the OpenAPI document to stdout and exit.
     #[arg(long)]
     pub print_openapi: bool,
+}
+
+/// A count of at least one.
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{s:?} is not a whole number of at least 1")),
+    }
 }
 
 impl Default for Config {
@@ -88,6 +102,7 @@ impl Default for Config {
             log: "info".into(),
             log_format: LogFormat::Text,
             body_limit: 1024 * 1024,
+            change_log_len: crate::store::CHANGE_LOG_LEN,
             workers: None,
             handle_signals: true,
             print_openapi: false,

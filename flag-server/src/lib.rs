@@ -48,24 +48,29 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Opens the store the configuration names: Redis when a URL is set, else the embedded store.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let limits = store::Limits {
+        change_log_len: config.change_log_len,
+        ..store::Limits::default()
+    };
     match &config.redis_url {
         Some(url) => {
-            let store = store::redis::RedisStore::connect(url, &config.redis_prefix)
+            let store = store::redis::RedisStore::connect_with(url, &config.redis_prefix, limits)
                 .with_context(|| "cannot set up the Redis store".to_string())?;
             Ok(Arc::new(store))
         }
         None => {
             let dir = config.data_dir.clone();
-            let store =
-                tokio::task::spawn_blocking(move || store::embedded::EmbeddedStore::open(&dir))
-                    .await
-                    .context("opening the embedded store panicked")?
-                    .with_context(|| {
-                        format!(
-                            "cannot open the embedded store in {}",
-                            config.data_dir.display()
-                        )
-                    })?;
+            let store = tokio::task::spawn_blocking(move || {
+                store::embedded::EmbeddedStore::open_with(&dir, limits)
+            })
+            .await
+            .context("opening the embedded store panicked")?
+            .with_context(|| {
+                format!(
+                    "cannot open the embedded store in {}",
+                    config.data_dir.display()
+                )
+            })?;
             Ok(Arc::new(store))
         }
     }

@@ -7,8 +7,9 @@
 //! and tries again; once the store answers, the cursors make it pick up every change written
 //! meanwhile, with no restart.
 
+use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::Hub;
 use crate::metrics::Metrics;
@@ -20,39 +21,50 @@ const REFRESH_EVERY: Duration = Duration::from_secs(1);
 /// Longest pause after a store error.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
-/// Runs the follower until the hub shuts down.
+/// Runs the follower until the hub shuts down: one loop follows changes, another refreshes
+/// environments and SDK keys, so that a refresh never holds back a change on its way to the
+/// streams.
 pub async fn run(hub: Arc<Hub>, metrics: Arc<Metrics>) {
+    let follow = keep_going("follow", &hub, &metrics, || async {
+        let cursors = hub.cursors();
+        if cursors.is_empty() {
+            // Nothing to follow (every environment deleted): wait for the refresh to find some.
+            tokio::time::sleep(WAIT).await;
+            return Ok(());
+        }
+        let changes = hub.store().wait_for_changes(&cursors, WAIT).await?;
+        if !changes.is_empty() {
+            hub.apply(changes).await?;
+        }
+        Ok(())
+    });
+    let refresh = keep_going("refresh", &hub, &metrics, || async {
+        tokio::time::sleep(REFRESH_EVERY).await;
+        hub.refresh().await
+    });
+    tokio::join!(follow, refresh);
+    tracing::debug!("follower stopped");
+}
+
+/// Runs `step` again and again until shutdown, backing off (up to [`MAX_BACKOFF`]) while it
+/// fails and saying once when the store fails and once when it answers again.
+async fn keep_going<F, Fut>(what: &'static str, hub: &Hub, metrics: &Metrics, mut step: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = crate::Result<()>>,
+{
     let shutdown = hub.shutdown_token();
-    let mut last_refresh = Instant::now();
     let mut backoff = Duration::from_millis(100);
     let mut failing = false;
     loop {
-        let step = async {
-            let cursors = hub.cursors();
-            let changes = if cursors.is_empty() {
-                // Nothing to follow (every environment deleted): just wait for the refresh.
-                tokio::time::sleep(WAIT).await;
-                Vec::new()
-            } else {
-                hub.store().wait_for_changes(&cursors, WAIT).await?
-            };
-            if !changes.is_empty() {
-                hub.apply(changes).await?;
-            }
-            if last_refresh.elapsed() >= REFRESH_EVERY {
-                hub.refresh().await?;
-                last_refresh = Instant::now();
-            }
-            Ok::<(), crate::Error>(())
-        };
         let outcome = tokio::select! {
             _ = shutdown.cancelled() => break,
-            outcome = step => outcome,
+            outcome = step() => outcome,
         };
         match outcome {
             Ok(()) => {
                 if failing {
-                    tracing::info!("store reachable again; following changes");
+                    tracing::info!(task = what, "store reachable again; following changes");
                     failing = false;
                 }
                 backoff = Duration::from_millis(100);
@@ -60,10 +72,10 @@ pub async fn run(hub: Arc<Hub>, metrics: Arc<Metrics>) {
             Err(e) => {
                 metrics.store_error("follower");
                 if !failing {
-                    tracing::warn!(error = %e, "following the store failed; SDK reads are served from memory meanwhile");
+                    tracing::warn!(task = what, error = %e, "following the store failed; SDK reads are served from memory meanwhile");
                     failing = true;
                 } else {
-                    tracing::debug!(error = %e, "store still failing");
+                    tracing::debug!(task = what, error = %e, "store still failing");
                 }
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
@@ -73,5 +85,4 @@ pub async fn run(hub: Arc<Hub>, metrics: Arc<Metrics>) {
             }
         }
     }
-    tracing::debug!("follower stopped");
 }

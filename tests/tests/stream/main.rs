@@ -28,6 +28,13 @@ impl Server {
         }
     }
 
+    /// On the embedded store in a fresh directory, keeping only `n` changes for replay.
+    pub async fn embedded_with_log(n: usize) -> Server {
+        Server {
+            app: TestApp::spawn_with(StoreChoice::Embedded, |c| c.change_log_len = n).await,
+        }
+    }
+
     /// On the embedded store in `dir` (to restart on the same data).
     pub async fn embedded_in(dir: &Path) -> Server {
         Server {

@@ -164,6 +164,39 @@ async fn unusable_last_event_id_gets_a_fresh_snapshot() {
 }
 
 #[tokio::test]
+async fn last_event_id_older_than_the_log_gets_a_fresh_snapshot() {
+    let server = Server::embedded_with_log(3).await;
+    let admin = server.admin();
+    let first = admin.create("a", true).await;
+    let (_, key) = admin.sdk_key().await;
+    for i in 0..5 {
+        admin.patch("a", json!({"enabled": i % 2 == 0})).await;
+    }
+    let last = admin.create("b", true).await;
+    assert_eq!(last, first + 6);
+
+    // The log keeps the last 3 changes: resuming after `last - 3` still replays exactly …
+    let mut sse = Sse::sdk(&server.url(), &key, Some(&(last - 3).to_string())).await;
+    for v in last - 2..=last {
+        let e = sse.next_event(T).await;
+        assert_ne!(e.event, "snapshot");
+        assert_eq!(e.version(), v);
+    }
+    // … but after `first` it no longer reaches back: a snapshot of the current state instead.
+    let mut sse = Sse::sdk(&server.url(), &key, Some(&first.to_string())).await;
+    let e = sse.next_event(T).await;
+    assert_eq!((e.event.as_str(), e.version()), ("snapshot", last));
+    let keys: Vec<&str> = e.data["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["a", "b"]);
+    sse.expect_no_event(Duration::from_millis(300)).await;
+}
+
+#[tokio::test]
 async fn idle_streams_get_a_heartbeat_comment_within_15_seconds() {
     let server = Server::embedded().await;
     let (_, key) = server.admin().sdk_key().await;
