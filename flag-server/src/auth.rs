@@ -11,6 +11,8 @@
 
 use std::future::{ready, Ready};
 
+use futures_util::future::{Either, LocalBoxFuture};
+
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use flag_sdk::EnvName;
 use rand::RngCore;
@@ -184,22 +186,48 @@ fn bearer(req: &HttpRequest) -> Result<&str> {
     Ok(token)
 }
 
-/// Identifies the caller of a request.
-pub fn authenticate(req: &HttpRequest) -> Result<Principal> {
+/// How a token was recognised without a store round trip.
+enum Known {
+    Principal(Principal),
+    /// Neither an admin token nor an SDK key known here: its hex SHA-256.
+    Unknown(String),
+}
+
+/// Identifies the caller of a request from what is in memory.
+fn identify(req: &HttpRequest) -> Result<(Known, web::Data<AppState>)> {
     let state = req
         .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| Error::Internal("application state missing".into()))?;
+        .ok_or_else(|| Error::Internal("application state missing".into()))?
+        .clone();
     let digest = sha256(bearer(req)?);
     if let Some(name) = state.admin_tokens.check_digest(&digest) {
-        return Ok(Principal::Admin(name.to_owned()));
+        return Ok((Known::Principal(Principal::Admin(name.to_owned())), state));
     }
-    if let Some(key) = state.hub.sdk_key(&hex::encode(digest)) {
-        return Ok(Principal::Sdk(SdkClient {
-            environment: key.environment.clone(),
-            key_id: key.id.clone(),
-        }));
+    let hash = hex::encode(digest);
+    if let Some(key) = state.hub.sdk_key(&hash) {
+        return Ok((Known::Principal(Principal::Sdk(sdk_client(&key))), state));
     }
-    Err(Error::Unauthorized("unknown or revoked token".into()))
+    Ok((Known::Unknown(hash), state))
+}
+
+fn sdk_client(key: &crate::store::SdkKeyRecord) -> SdkClient {
+    SdkClient {
+        environment: key.environment.clone(),
+        key_id: key.id.clone(),
+    }
+}
+
+fn unknown_token() -> Error {
+    Error::Unauthorized("unknown or revoked token".into())
+}
+
+/// Identifies the caller of a request from memory: an SDK key issued through another instance
+/// a moment ago is not known yet (the SDK routes look it up in the store; see [`SdkClient`]).
+pub fn authenticate(req: &HttpRequest) -> Result<Principal> {
+    match identify(req)?.0 {
+        Known::Principal(p) => Ok(p),
+        Known::Unknown(_) => Err(unknown_token()),
+    }
 }
 
 impl FromRequest for Admin {
@@ -216,19 +244,34 @@ impl FromRequest for Admin {
     }
 }
 
+fn sdk_only(p: Principal) -> Result<SdkClient> {
+    match p {
+        Principal::Sdk(client) => Ok(client),
+        Principal::Admin(_) => Err(Error::Forbidden(
+            "the /api/v1/sdk/* endpoints serve the environment named by an SDK key, and an admin token names none: \
+             use an SDK key (issue one with POST /api/v1/environments/{env}/sdk-keys)"
+                .into(),
+        )),
+    }
+}
+
+/// An SDK key known in memory is accepted at once; an unknown one is looked up in the store
+/// before it is refused, so that an instance never refuses a key that exists.
 impl FromRequest for SdkClient {
     type Error = Error;
-    type Future = Ready<Result<SdkClient>>;
+    type Future = Either<Ready<Result<SdkClient>>, LocalBoxFuture<'static, Result<SdkClient>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req).and_then(|p| match p {
-            Principal::Sdk(client) => Ok(client),
-            Principal::Admin(_) => Err(Error::Forbidden(
-                "the /api/v1/sdk/* endpoints serve the environment named by an SDK key, and an admin token names none: \
-                 use an SDK key (issue one with POST /api/v1/environments/{env}/sdk-keys)"
-                    .into(),
-            )),
-        }))
+        match identify(req) {
+            Err(e) => Either::Left(ready(Err(e))),
+            Ok((Known::Principal(p), _)) => Either::Left(ready(sdk_only(p))),
+            Ok((Known::Unknown(hash), state)) => Either::Right(Box::pin(async move {
+                match state.hub.sdk_key_or_lookup(&hash).await? {
+                    Some(key) => Ok(sdk_client(&key)),
+                    None => Err(unknown_token()),
+                }
+            })),
+        }
     }
 }
 

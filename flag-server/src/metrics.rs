@@ -62,6 +62,7 @@ pub struct Metrics {
     flags: Family<EnvLabels, Gauge>,
     versions: Family<EnvLabels, Gauge>,
     store_errors: Family<SourceLabels, Counter>,
+    store_restores: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -102,6 +103,12 @@ impl Metrics {
             versions.clone(),
         );
         registry.register("store_errors", "Store failures", store_errors.clone());
+        let store_restores = Counter::default();
+        registry.register(
+            "flag_store_restores",
+            "Times this instance wrote its state back to a store that had lost its data",
+            store_restores.clone(),
+        );
         for source in ["request", "follower"] {
             let _ = store_errors.get_or_create(&SourceLabels {
                 source: source.to_owned(),
@@ -114,7 +121,13 @@ impl Metrics {
             flags,
             versions,
             store_errors,
+            store_restores,
         }
+    }
+
+    /// Counts a restore of the store from this instance's memory.
+    pub fn store_restored(&self) {
+        self.store_restores.inc();
     }
 
     /// Counts a store failure seen by `source`.

@@ -240,6 +240,19 @@ pub enum AuditActionDoc {
     Create,
     Update,
     Delete,
+    /// The environment was written back after the store lost its data (no `key`; `restored`
+    /// gives the counts).
+    Restore,
+}
+
+/// What a `restore` entry wrote back.
+#[derive(Serialize, ToSchema)]
+#[schema(as = RestoreCounts)]
+pub struct RestoreCountsDoc {
+    /// Flags written back.
+    flags: u64,
+    /// SDK keys of the environment written back.
+    sdk_keys: u64,
 }
 
 /// One audit entry.
@@ -255,9 +268,14 @@ pub struct AuditEntryDoc {
     /// `X-Change-Reason`.
     reason: Option<String>,
     action: AuditActionDoc,
-    key: String,
+    /// The flag's key; absent on a `restore` entry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
     before: Option<FlagDoc>,
     after: Option<FlagDoc>,
+    /// Only on a `restore` entry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    restored: Option<RestoreCountsDoc>,
 }
 
 /// A page of the audit log.

@@ -1,6 +1,9 @@
 //! Start, stop and restart a real `redis-server` on a free port, in its own temporary
 //! directory, with `appendonly yes` and `appendfsync always`, so that data written before a
 //! [`RedisServer::stop`] (a `SIGKILL`) is there again after [`RedisServer::start_again`].
+//! [`RedisServer::start_volatile`] starts one that keeps nothing (`--save "" --appendonly no`,
+//! as many managed and container Redis instances run), and
+//! [`RedisServer::start_empty_again`] restarts any of them with its data gone.
 //!
 //! The server's output is shown only when `TEST_LOG` is set.
 
@@ -19,18 +22,28 @@ pub struct RedisServer {
     port: u16,
     dir: tempfile::TempDir,
     child: Option<Child>,
+    durable: bool,
 }
 
 impl RedisServer {
     /// Starts `redis-server` (from `PATH`) on a free port bound to 127.0.0.1 and waits until it
     /// answers `PING`. Panics with instructions when the binary is missing.
     pub fn start() -> RedisServer {
+        Self::start_with(true)
+    }
+
+    /// Starts a `redis-server` that persists nothing: a restart loses everything.
+    pub fn start_volatile() -> RedisServer {
+        Self::start_with(false)
+    }
+
+    fn start_with(durable: bool) -> RedisServer {
         let dir = tempfile::tempdir().expect("create a temporary directory for redis-server");
         let mut last_error = String::new();
         // A free port can be taken between choosing it and binding it: try a few.
         for _ in 0..5 {
             let port = free_port();
-            let mut child = match spawn(port, dir.path()) {
+            let mut child = match spawn(port, dir.path(), durable) {
                 Ok(child) => child,
                 Err(e) => {
                     last_error = e;
@@ -43,6 +56,7 @@ impl RedisServer {
                         port,
                         dir,
                         child: Some(child),
+                        durable,
                     }
                 }
                 Err(e) => {
@@ -77,7 +91,8 @@ impl RedisServer {
     /// waits until it answers `PING`.
     pub fn start_again(&mut self) {
         self.stop();
-        let mut child = spawn(self.port, self.dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let mut child =
+            spawn(self.port, self.dir.path(), self.durable).unwrap_or_else(|e| panic!("{e}"));
         let ready = wait_ready(self.port, &mut child);
         self.child = Some(child);
         if let Err(e) = ready {
@@ -105,6 +120,44 @@ fn wait_ready(port: u16, child: &mut Child) -> Result<(), String> {
     }
 }
 
+impl RedisServer {
+    /// Kills the server and starts it again on the same port with no data at all (its files
+    /// removed), as a Redis without persistence comes back after a restart.
+    pub fn start_empty_again(&mut self) {
+        self.stop();
+        if let Ok(entries) = std::fs::read_dir(self.dir.path()) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let _ = if path.is_dir() {
+                    std::fs::remove_dir_all(&path)
+                } else {
+                    std::fs::remove_file(&path)
+                };
+            }
+        }
+        self.start_again();
+    }
+
+    /// A synchronous connection to this server, for tests that look inside.
+    pub fn connection(&self) -> redis::Connection {
+        redis::Client::open(self.url())
+            .and_then(|c| c.get_connection())
+            .expect("connect to the test redis-server")
+    }
+
+    /// Commands Redis has processed since it started (`INFO stats`), its own `INFO` included.
+    pub fn commands_processed(&self) -> u64 {
+        let info: String = redis::cmd("INFO")
+            .arg("stats")
+            .query(&mut self.connection())
+            .expect("INFO stats");
+        info.lines()
+            .find_map(|l| l.strip_prefix("total_commands_processed:"))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("total_commands_processed in INFO stats")
+    }
+}
+
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
@@ -119,7 +172,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn spawn(port: u16, dir: &Path) -> Result<Child, String> {
+fn spawn(port: u16, dir: &Path, durable: bool) -> Result<Child, String> {
     let verbose = std::env::var_os("TEST_LOG").is_some();
     let output = || {
         if verbose {
@@ -134,7 +187,12 @@ fn spawn(port: u16, dir: &Path) -> Result<Child, String> {
         .args(["--bind", "127.0.0.1", "--protected-mode", "no", "--daemonize", "no"])
         .arg("--dir")
         .arg(dir)
-        .args(["--appendonly", "yes", "--appendfsync", "always", "--save", ""])
+        .args(if durable {
+            ["--appendonly", "yes", "--appendfsync", "always"]
+        } else {
+            ["--appendonly", "no", "--appendfsync", "everysec"]
+        })
+        .args(["--save", ""])
         .args(["--loglevel", if verbose { "notice" } else { "warning" }])
         .stdin(Stdio::null())
         .stdout(output())

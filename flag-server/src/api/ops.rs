@@ -31,12 +31,17 @@ pub async fn healthz() -> HttpResponse {
     )
 }
 
-/// The store is reachable; 503 otherwise.
+/// The store is reachable and has its data; 503 otherwise.
 #[utoipa::path(get, path = "/readyz", tag = "ops",
     responses((status = 200, description = "Ready", body = Health),
-              (status = 503, description = "Store unreachable", body = super::problem::Problem, content_type = "application/problem+json")))]
+              (status = 503, description = "Store unreachable, or lost its data and not restored yet", body = super::problem::Problem, content_type = "application/problem+json")))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
     state.store.ping().await?;
+    if state.hub.store_lost() {
+        return Err(crate::error::Error::Unavailable(
+            "the store lost its data; this instance is writing it back from memory".into(),
+        ));
+    }
     Ok(super::json_response(
         StatusCode::OK,
         &Health {

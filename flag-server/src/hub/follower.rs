@@ -1,23 +1,30 @@
-//! The follower: a background task that applies changes written by other instances and
-//! refreshes environments and SDK keys, until the hub's shutdown token is cancelled.
+//! The follower: a background task that applies what other instances wrote, until the hub's
+//! shutdown token is cancelled. Two loops, each blocked in the store most of the time:
 //!
-//! It waits on [`Store::wait_for_changes`](crate::store::Store::wait_for_changes) with the
-//! hub's cursors (about a second at a time), so a change made through another instance is
-//! applied here within about a second. When the store is unreachable it backs off (up to 2 s)
-//! and tries again; once the store answers, the cursors make it pick up every change written
-//! meanwhile, with no restart.
+//! - **changes**: [`Store::wait_for_changes`](crate::store::Store::wait_for_changes) with the
+//!   hub's cursors, so a flag change made through another instance is applied here as soon as
+//!   the store has it;
+//! - **events**: first a check of the store's identity ([`Hub::check_store`]: a store that lost
+//!   its data is restored from memory), then
+//!   [`Store::wait_for_events`](crate::store::Store::wait_for_events) for environments and SDK
+//!   keys created, deleted or revoked elsewhere. At start and after every reconnection it also
+//!   asks whether the store persists anything, and warns once when it does not.
+//!
+//! Idle, that is three store commands a second per instance, whatever the number of
+//! environments. When the store is unreachable a loop backs off (up to 2 s) and tries again;
+//! once the store answers, the cursors make it pick up everything written meanwhile.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::Hub;
+use super::{Hub, Recovery};
 use crate::metrics::Metrics;
+use crate::store::Durability;
 
-/// How long one wait for changes lasts.
+/// How long one wait for changes or events lasts (and so how often the identity is checked).
 const WAIT: Duration = Duration::from_secs(1);
-/// How often environments and SDK keys are re-read.
-const REFRESH_EVERY: Duration = Duration::from_secs(1);
 /// Longest pause after a store error.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
@@ -38,12 +45,66 @@ pub async fn run(hub: Arc<Hub>, metrics: Arc<Metrics>) {
         }
         Ok(())
     });
-    let refresh = keep_going("refresh", &hub, &metrics, || async {
-        tokio::time::sleep(REFRESH_EVERY).await;
-        hub.refresh().await
+    let durability_due = AtomicBool::new(true);
+    let last_warning: Mutex<Option<Durability>> = Mutex::new(None);
+    let events = keep_going("events", &hub, &metrics, || async {
+        let step = async {
+            match hub.check_store().await? {
+                Recovery::Restored(report) => {
+                    metrics.store_restored();
+                    tracing::error!(
+                        environments = report.environments.len(),
+                        flags = report.flags,
+                        sdk_keys = report.sdk_keys,
+                        "restored the store from memory after it lost its data"
+                    );
+                }
+                Recovery::Followed => {
+                    tracing::error!("the store lost its data; another instance restored it")
+                }
+                Recovery::Intact | Recovery::Stopped => {}
+            }
+            if durability_due.swap(false, Ordering::SeqCst) {
+                warn_if_volatile(&hub, &last_warning).await;
+            }
+            hub.follow_events(WAIT).await.map(|_| ())
+        };
+        let outcome = step.await;
+        if outcome.is_err() {
+            // A reconnection may reach another Redis (or one reconfigured): ask again.
+            durability_due.store(true, Ordering::SeqCst);
+        }
+        outcome
     });
-    tokio::join!(follow, refresh);
+    tokio::join!(follow, events);
     tracing::debug!("follower stopped");
+}
+
+/// Asks the store whether it persists anything and warns when it does not, once per answer.
+async fn warn_if_volatile(hub: &Hub, last: &Mutex<Option<Durability>>) {
+    let durability = match hub.store().durability().await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::debug!(error = %e, "could not ask the store about persistence");
+            return;
+        }
+    };
+    let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+    if last.as_ref() == Some(&durability) {
+        return;
+    }
+    match &durability {
+        Durability::Volatile(why) => tracing::warn!(
+            store = hub.store().kind(),
+            "{why}; see the README's section on Redis settings (appendonly yes)"
+        ),
+        Durability::Unknown => tracing::info!(
+            store = hub.store().kind(),
+            "the store does not say whether it persists data (CONFIG is not allowed)"
+        ),
+        Durability::Durable => {}
+    }
+    *last = Some(durability);
 }
 
 /// Runs `step` again and again until shutdown, backing off (up to [`MAX_BACKOFF`]) while it

@@ -14,9 +14,18 @@
 //! [`Store::changes_since`] (or, when the log no longer reaches back, the environment is
 //! reloaded with [`Store::load`]). After a successful write a handler applies the changes the
 //! store returned at once (read-your-writes); the follower task ([`follower`]) applies what
-//! other instances wrote, within about a second, and refreshes the environments and SDK keys
-//! about every second (an environment deleted and created again elsewhere, whose versions
-//! started over, is reloaded then).
+//! other instances wrote as soon as the store has it.
+//!
+//! Environments and SDK keys change through the store's event log ([`Hub::apply_events`]):
+//! an environment or key is forgotten only when an event says it was deleted or revoked,
+//! never because the store no longer has it. An SDK key unknown here is looked up in the store
+//! before it is refused ([`Hub::sdk_key_or_lookup`]), so a key issued through another
+//! instance works on its first request.
+//!
+//! # When the store loses its data
+//! The follower compares the store's identity with the one the hub knows. When it is gone or
+//! changed, [`Hub::recover`] writes the hub's state back (see the `recovery` module): no
+//! environment is dropped and no version goes backwards meanwhile.
 //!
 //! # For the stream
 //! - [`Hub::subscribe`] returns the current view and a `broadcast::Receiver<Arc<Change>>`
@@ -30,14 +39,18 @@
 //!   [`Hub::sdk_key_active`] checks a key by id.
 //! - [`Hub::shutdown_token`] is cancelled when the server stops: streams end then.
 
+mod events;
 pub mod follower;
+mod recovery;
 mod view;
+
+pub use recovery::{Recovery, RestoreReport};
 
 use view::EnvSlot;
 pub use view::{EnvView, Notice};
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
@@ -46,7 +59,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
-use crate::store::{Change, ChangeEvent, Replay, SdkKeyRecord, Store};
+use crate::store::{Change, ChangeEvent, EventCursor, Replay, SdkKeyRecord, Store};
 
 /// Changes a stream receiver may fall behind before it is told it lagged.
 pub const CHANNEL_CAPACITY: usize = 1024;
@@ -57,14 +70,27 @@ type KeyMap = HashMap<String, Arc<SdkKeyRecord>>;
 pub struct Hub {
     store: Arc<dyn Store>,
     envs: ArcSwap<HashMap<EnvName, Arc<EnvSlot>>>,
-    /// Serialises changes to the set of environments; bumps `env_generation`.
+    /// Serialises changes to the set of environments.
     envs_lock: tokio::sync::Mutex<()>,
-    env_generation: AtomicU64,
     keys: ArcSwap<KeyMap>,
     keys_lock: Mutex<()>,
-    key_generation: AtomicU64,
+    /// Ids of keys revoked while this process ran: a store read that predates the revocation
+    /// never brings them back.
+    revoked: Mutex<HashSet<String>>,
+    /// Looking up unknown SDK keys in the store (see [`Hub::sdk_key_or_lookup`]).
+    lookups: events::KeyLookups,
     notices: broadcast::Sender<Notice>,
     shutdown: CancellationToken,
+    /// Where this hub is in the store's event log.
+    event_cursor: Mutex<EventCursor>,
+    /// This process's name for leases.
+    instance: String,
+    /// The store identity this hub's state belongs to.
+    identity: Mutex<String>,
+    /// One recovery at a time.
+    recovering: tokio::sync::Mutex<()>,
+    /// Set while the store has lost its data and is not restored yet (readiness says so).
+    store_lost: AtomicBool,
 }
 
 impl std::fmt::Debug for Hub {
@@ -80,6 +106,10 @@ impl Hub {
     /// Loads every environment and SDK key from the store. A store without environments gets
     /// `development` and `production`.
     pub async fn load(store: Arc<dyn Store>) -> Result<Arc<Hub>> {
+        let instance = uuid::Uuid::new_v4().to_string();
+        // Events from here on are followed; what came before is in the state read below.
+        let event_cursor = store.event_cursor().await?;
+        let identity = store.ensure_identity(&instance).await?;
         let mut names = store.list_environments().await?;
         if names.is_empty() {
             for name in ["development", "production"] {
@@ -104,12 +134,17 @@ impl Hub {
             store,
             envs: ArcSwap::from_pointee(envs),
             envs_lock: tokio::sync::Mutex::new(()),
-            env_generation: AtomicU64::new(0),
             keys: ArcSwap::from_pointee(keys),
             keys_lock: Mutex::new(()),
-            key_generation: AtomicU64::new(0),
+            revoked: Mutex::default(),
+            lookups: events::KeyLookups::default(),
             notices: broadcast::channel(256).0,
             shutdown: CancellationToken::new(),
+            event_cursor: Mutex::new(event_cursor),
+            instance,
+            identity: Mutex::new(identity),
+            recovering: tokio::sync::Mutex::new(()),
+            store_lost: AtomicBool::new(false),
         }))
     }
 
@@ -152,10 +187,9 @@ impl Hub {
         }
         match self.sync(env).await {
             Ok(()) => {}
-            Err(Error::NotFound(_)) => {
-                self.environment_deleted(env).await;
-                return Err(not_found_env(env));
-            }
+            // The store does not have it; the event that deletes it here is on its way (or the
+            // store lost it and it is being restored, which the store says with Unavailable).
+            Err(Error::NotFound(_)) => return Err(not_found_env(env)),
             Err(e) => return Err(e),
         }
         match self.view(env.as_str()) {
@@ -208,8 +242,13 @@ impl Hub {
         });
     }
 
-    /// Forgets a key just revoked through this instance and tells its streams.
+    /// Forgets a revoked key (through this instance or, by its event, another) and tells its
+    /// streams.
     pub fn key_revoked(&self, id: &str) {
+        self.revoked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_owned());
         let mut gone = Vec::new();
         self.update_keys(|map| {
             map.retain(|_, k| {
@@ -233,7 +272,28 @@ impl Hub {
         let mut map = KeyMap::clone(&self.keys.load());
         f(&mut map);
         self.keys.store(Arc::new(map));
-        self.key_generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Adds keys read from the store that are not known here, except revoked ones.
+    fn merge_keys(&self, keys: Vec<SdkKeyRecord>) {
+        let revoked = self
+            .revoked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let known = self.keys.load();
+        let fresh: Vec<SdkKeyRecord> = keys
+            .into_iter()
+            .filter(|k| !known.contains_key(&k.hash) && !revoked.contains(&k.id))
+            .collect();
+        if fresh.is_empty() {
+            return;
+        }
+        self.update_keys(|map| {
+            for k in fresh {
+                map.insert(k.hash.clone(), Arc::new(k));
+            }
+        });
     }
 
     /// Remembers an environment just created through this instance.
@@ -255,7 +315,6 @@ impl Hub {
         let mut map = HashMap::clone(&self.envs.load());
         map.insert(env, slot);
         self.envs.store(Arc::new(map));
-        self.env_generation.fetch_add(1, Ordering::SeqCst);
     }
 
     fn remove_slot(&self, env: &EnvName) {
@@ -263,7 +322,6 @@ impl Hub {
         if let Some(slot) = map.remove(env) {
             slot.close();
             self.envs.store(Arc::new(map));
-            self.env_generation.fetch_add(1, Ordering::SeqCst);
             let _ = self.notices.send(Notice::EnvironmentDeleted(env.clone()));
         }
     }
@@ -373,86 +431,13 @@ impl Hub {
                 slot.reset(EnvView::from_state(state));
                 Ok(())
             }
+            // Gone from the store: only an event deletes it here (absence is not deletion).
             Err(Error::NotFound(_)) => {
-                drop(_guard);
-                self.environment_deleted(env).await;
+                tracing::warn!(environment = %env, "environment missing from the store; kept until an event deletes it");
                 Ok(())
             }
             Err(e) => Err(e),
         }
-    }
-
-    /// Re-reads the environments and SDK keys from the store, so that what another instance
-    /// created, deleted or revoked applies here.
-    pub async fn refresh(&self) -> Result<()> {
-        // Keys.
-        let generation = self.key_generation.load(Ordering::SeqCst);
-        let fresh = key_map(self.store.list_sdk_keys().await?);
-        let mut revoked = Vec::new();
-        {
-            let _guard = self.keys_lock.lock().unwrap_or_else(|p| p.into_inner());
-            // A local change since the read: the list may predate it; try again next time.
-            if self.key_generation.load(Ordering::SeqCst) == generation {
-                for (hash, k) in self.keys.load().iter() {
-                    if !fresh.contains_key(hash) {
-                        revoked.push(k.clone());
-                    }
-                }
-                self.keys.store(Arc::new(fresh));
-            }
-        }
-        for k in revoked {
-            let _ = self.notices.send(Notice::KeyRevoked {
-                id: k.id.clone(),
-                environment: k.environment.clone(),
-            });
-        }
-
-        // Environments.
-        let generation = self.env_generation.load(Ordering::SeqCst);
-        let names = self.store.list_environments().await?;
-        self.refresh_environments(&names, generation).await?;
-
-        // An environment deleted and created again elsewhere starts its versions over: the
-        // follower's cursor is then ahead of the store and would wait forever. Reload it.
-        for (name, slot) in self.envs.load_full().iter() {
-            let held = slot.view.load().version;
-            match self.store.version(name).await {
-                Ok(v) if v < held => {
-                    tracing::info!(environment = %name, "environment recreated elsewhere");
-                    self.reload(name, slot).await?;
-                }
-                Ok(_) | Err(Error::NotFound(_)) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
-
-    async fn refresh_environments(&self, names: &[EnvName], generation: u64) -> Result<()> {
-        let _guard = self.envs_lock.lock().await;
-        if self.env_generation.load(Ordering::SeqCst) != generation {
-            return Ok(());
-        }
-        let known = self.envs.load_full();
-        for gone in known.keys().filter(|k| !names.contains(k)) {
-            tracing::info!(environment = %gone, "environment deleted elsewhere");
-            self.remove_slot(gone);
-        }
-        for name in names.iter().filter(|n| !known.contains_key(*n)) {
-            match self.store.load(name).await {
-                Ok(state) => {
-                    tracing::info!(environment = %name, "environment created elsewhere");
-                    self.insert_slot(
-                        name.clone(),
-                        Arc::new(EnvSlot::new(EnvView::from_state(state))),
-                    );
-                }
-                Err(Error::NotFound(_)) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
     }
 
     /// Stops the follower and tells streams to end.

@@ -17,6 +17,14 @@
 //! - A write the store acknowledged survives a crash of the process (embedded) or of the
 //!   server (Redis, within Redis's own persistence settings).
 //! - When the backing store is unreachable, every method fails with [`Error::Unavailable`].
+//! - Creating and deleting an environment, and issuing and revoking an SDK key, each record a
+//!   [`StoreEvent`] in the store's event log, which [`Store::wait_for_events`] follows: other
+//!   instances learn of these changes from events, never by noticing that something is missing.
+//! - The store carries an identity ([`Store::identity`]), written at first start. It is gone
+//!   when the backing store lost its data (a Redis restarted empty): the server then writes its
+//!   in-memory state back ([`Store::restore_environment`], [`Store::restore_sdk_keys`]).
+//!   While the identity is gone, a call that finds an environment missing fails with
+//!   [`Error::Unavailable`] rather than [`Error::NotFound`]: absence is not deletion.
 
 pub mod embedded;
 mod record;
@@ -154,6 +162,17 @@ pub enum AuditAction {
     Update,
     /// A flag was deleted.
     Delete,
+    /// The environment was written back after the store lost its data.
+    Restore,
+}
+
+/// What a [`AuditAction::Restore`] entry wrote back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreCounts {
+    /// Flags written back.
+    pub flags: u64,
+    /// SDK keys of the environment written back.
+    pub sdk_keys: u64,
 }
 
 /// One audit entry: who changed what, when, why, with the flag before and after.
@@ -169,12 +188,64 @@ pub struct AuditEntry {
     pub reason: Option<String>,
     /// What kind of change.
     pub action: AuditAction,
-    /// The flag's key.
-    pub key: FlagKey,
+    /// The flag's key (absent for a restore, which concerns the whole environment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<FlagKey>,
     /// The flag before (absent for a create).
     pub before: Option<Flag>,
     /// The flag after (absent for a delete).
     pub after: Option<Flag>,
+    /// What a restore wrote back (only on a restore).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restored: Option<RestoreCounts>,
+}
+
+/// A change to the set of environments or SDK keys, recorded in the store's event log so that
+/// every instance learns of it (see [`Store::wait_for_events`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StoreEvent {
+    /// An environment was created.
+    EnvironmentCreated {
+        /// Its name.
+        environment: EnvName,
+    },
+    /// An environment was deleted, with its SDK keys.
+    EnvironmentDeleted {
+        /// Its name.
+        environment: EnvName,
+    },
+    /// An SDK key was issued (the record holds the secret's hash, never the secret).
+    SdkKeyCreated {
+        /// The key as stored.
+        key: SdkKeyRecord,
+    },
+    /// An SDK key was revoked.
+    SdkKeyRevoked {
+        /// Its environment.
+        environment: EnvName,
+        /// Its id.
+        id: String,
+    },
+    /// The store's data was written back after a loss: instances reload these environments.
+    Restored {
+        /// The environments written back.
+        environments: Vec<EnvName>,
+    },
+}
+
+/// A position in the event log: events after it are returned by [`Store::wait_for_events`].
+pub type EventCursor = String;
+
+/// What the backing store keeps across its own restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Durability {
+    /// Writes survive a restart of the backing store (or the store is the process's own file).
+    Durable,
+    /// A restart of the backing store loses everything; the text says why.
+    Volatile(String),
+    /// The store would not say (e.g. Redis with `CONFIG` disabled).
+    Unknown,
 }
 
 /// An SDK key as stored: never the secret, only its SHA-256.
@@ -284,6 +355,67 @@ pub trait Store: Send + Sync + 'static {
 
     /// Summed evaluation counts of an environment's flags, by key.
     async fn usage(&self, env: &EnvName) -> Result<HashMap<String, FlagUsage>>;
+
+    /// The SDK key whose secret has this hex SHA-256, read from the store (the server asks
+    /// when a key is unknown to it, so a key issued through another instance works at once).
+    async fn find_sdk_key(&self, hash: &str) -> Result<Option<SdkKeyRecord>> {
+        Ok(self
+            .list_sdk_keys()
+            .await?
+            .into_iter()
+            .find(|k| k.hash == hash))
+    }
+
+    /// The position of the newest event: following from it yields only later events.
+    async fn event_cursor(&self) -> Result<EventCursor>;
+
+    /// Waits until the event log has entries after `after`, or until `timeout`; returns them in
+    /// order with the cursor of each (empty on timeout).
+    async fn wait_for_events(
+        &self,
+        after: &EventCursor,
+        timeout: Duration,
+    ) -> Result<Vec<(EventCursor, StoreEvent)>>;
+
+    /// Appends an event to the log (the store's own methods record theirs; the server records
+    /// [`StoreEvent::Restored`]).
+    async fn publish_event(&self, event: &StoreEvent) -> Result<()>;
+
+    /// The store's identity, `None` when it is gone: the backing store lost its data.
+    async fn identity(&self) -> Result<Option<String>>;
+
+    /// Sets the identity to `proposed` unless one exists; returns the identity in force.
+    async fn ensure_identity(&self, proposed: &str) -> Result<String>;
+
+    /// Replaces the identity (after a restore, so that every instance sees that one happened).
+    async fn set_identity(&self, id: &str) -> Result<()>;
+
+    /// Takes the lease `name` for `holder` for `ttl` unless another holder has it; `true` when
+    /// taken. Used so that one instance restores a store that lost its data.
+    async fn try_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool>;
+
+    /// Gives the lease back when `holder` still has it.
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<()>;
+
+    /// Writes an environment's state back (flags with their versions, and the version) when the
+    /// store does not have it or has an older version, with one [`AuditAction::Restore`] entry
+    /// at the restored version. `Ok(false)` when the store is at that version or later already.
+    /// Flags of the environment the state does not hold are removed; the change log starts
+    /// empty after the restored version.
+    async fn restore_environment(
+        &self,
+        state: &EnvState,
+        sdk_keys: u64,
+        meta: &ChangeMeta,
+    ) -> Result<bool>;
+
+    /// Writes back the SDK keys the store does not have (by id); returns how many it wrote.
+    async fn restore_sdk_keys(&self, keys: &[SdkKeyRecord]) -> Result<usize>;
+
+    /// Whether a restart of the backing store keeps the data.
+    async fn durability(&self) -> Result<Durability> {
+        Ok(Durability::Durable)
+    }
 }
 
 /// Maps an unreachable-store failure; used by both implementations.

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use flag_sdk::{EnvName, Flag, FlagKey};
 use serde::{Deserialize, Serialize};
 
-use super::{AuditAction, AuditEntry, ChangeMeta, SdkKeyRecord};
+use super::{AuditAction, AuditEntry, ChangeMeta, RestoreCounts, SdkKeyRecord};
 use crate::error::Error;
 
 /// A flag as stored: its version beside its contract JSON.
@@ -45,10 +45,13 @@ impl From<&ChangeMeta> for MetaRecord {
 pub(crate) struct AuditRecord {
     pub version: u64,
     pub action: AuditAction,
-    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
     pub meta: MetaRecord,
     pub before: Option<FlagRecord>,
     pub after: Option<FlagRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restored: Option<RestoreCounts>,
 }
 
 impl AuditRecord {
@@ -60,9 +63,10 @@ impl AuditRecord {
             actor: self.meta.actor,
             reason: self.meta.reason,
             action: self.action,
-            key: FlagKey::parse(self.key).map_err(corrupt)?,
+            key: self.key.map(FlagKey::parse).transpose().map_err(corrupt)?,
             before: self.before.map(FlagRecord::into_flag).transpose()?,
             after: self.after.map(FlagRecord::into_flag).transpose()?,
+            restored: self.restored,
         })
     }
 }

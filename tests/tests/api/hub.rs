@@ -3,12 +3,13 @@
 //! (which ends subscriptions), and a subscription sees exactly the changes after its view.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::Utc;
 use flag_sdk::{EnvName, Flag};
 use flag_server::hub::Hub;
 use flag_server::store::embedded::EmbeddedStore;
-use flag_server::store::{Change, ChangeEvent, ChangeMeta, Limits, Store, WriteOp};
+use flag_server::store::{Change, ChangeEvent, ChangeMeta, Limits, SdkKeyRecord, Store, WriteOp};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 fn meta() -> ChangeMeta {
@@ -136,7 +137,7 @@ async fn a_log_that_no_longer_reaches_back_means_a_reload() {
 }
 
 #[tokio::test]
-async fn environments_and_keys_made_elsewhere_are_picked_up_by_refresh() {
+async fn environments_and_keys_made_elsewhere_are_picked_up_from_events() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path(), 1000);
     let hub = Hub::load(store.clone()).await.unwrap();
@@ -144,12 +145,12 @@ async fn environments_and_keys_made_elsewhere_are_picked_up_by_refresh() {
     let qa = EnvName::parse("qa").unwrap();
     store.create_environment(&qa).await.unwrap();
     assert!(hub.view("qa").is_none());
-    hub.refresh().await.unwrap();
+    hub.follow_events(Duration::ZERO).await.unwrap();
     assert_eq!(hub.view("qa").unwrap().version, 0);
 
     store.delete_environment(&qa).await.unwrap();
     let (_, mut rx) = hub.subscribe("qa").unwrap();
-    hub.refresh().await.unwrap();
+    hub.follow_events(Duration::ZERO).await.unwrap();
     assert!(hub.view("qa").is_none());
     assert!(hub.subscribe("qa").is_none());
     assert!(matches!(rx.recv().await, Err(RecvError::Closed)));
@@ -157,6 +158,64 @@ async fn environments_and_keys_made_elsewhere_are_picked_up_by_refresh() {
         notices.recv().await.unwrap(),
         flag_server::hub::Notice::EnvironmentDeleted(qa)
     );
+
+    // SDK keys: issued and revoked elsewhere.
+    let prod = EnvName::parse("production").unwrap();
+    let key = SdkKeyRecord {
+        id: "k1".into(),
+        environment: prod.clone(),
+        name: "elsewhere".into(),
+        hash: "ab".repeat(32),
+        created_at: chrono::Utc::now(),
+        created_by: "test".into(),
+    };
+    store.create_sdk_key(&key).await.unwrap();
+    assert!(hub.sdk_key(&key.hash).is_none());
+    hub.follow_events(Duration::ZERO).await.unwrap();
+    assert_eq!(hub.sdk_key(&key.hash).unwrap().id, "k1");
+    store.revoke_sdk_key(&prod, "k1").await.unwrap();
+    hub.follow_events(Duration::ZERO).await.unwrap();
+    assert!(hub.sdk_key(&key.hash).is_none());
+    assert!(!hub.sdk_key_active("k1"));
+}
+
+#[tokio::test]
+async fn an_sdk_key_unknown_here_is_looked_up_in_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), 1000);
+    let hub = Hub::load(store.clone()).await.unwrap();
+    let key = SdkKeyRecord {
+        id: "k2".into(),
+        environment: EnvName::parse("production").unwrap(),
+        name: "elsewhere".into(),
+        hash: "cd".repeat(32),
+        created_at: chrono::Utc::now(),
+        created_by: "test".into(),
+    };
+    // Issued elsewhere (no event followed here): found in the store on its first use.
+    store.create_sdk_key(&key).await.unwrap();
+    assert!(hub.sdk_key(&key.hash).is_none());
+    assert_eq!(
+        hub.sdk_key_or_lookup(&key.hash).await.unwrap().unwrap().id,
+        "k2"
+    );
+
+    // A key the store does not have is refused, and for a moment refused from memory;
+    // once issued it is accepted within about a second.
+    let late = SdkKeyRecord {
+        id: "k3".into(),
+        hash: "ef".repeat(32),
+        ..key.clone()
+    };
+    assert!(hub.sdk_key_or_lookup(&late.hash).await.unwrap().is_none());
+    store.create_sdk_key(&late).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while hub.sdk_key_or_lookup(&late.hash).await.unwrap().is_none() {
+        assert!(std::time::Instant::now() < deadline, "never accepted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // And it is now known in memory.
+    assert!(hub.sdk_key(&key.hash).is_some());
 }
 
 #[tokio::test]
@@ -174,7 +233,7 @@ async fn an_environment_recreated_elsewhere_is_reloaded() {
     store.delete_environment(&prod).await.unwrap();
     store.create_environment(&prod).await.unwrap();
     put(&store, &prod, "b", 50.0).await;
-    hub.refresh().await.unwrap();
+    hub.follow_events(Duration::ZERO).await.unwrap();
     let view = hub.view("production").unwrap();
     assert_eq!(view.version, 1);
     assert!(view.snapshot.flag("a").is_none());

@@ -2,6 +2,7 @@
 //! against a Redis store on a real `redis-server` (`embedded::*` and `redis::*`), plus
 //! backend-specific persistence and fault tests (`specific::*`).
 
+mod events;
 mod flags;
 mod log;
 mod records;
@@ -26,4 +27,7 @@ support::conformance!(
     records::sdk_keys_create_list_revoke,
     records::usage_sums_reports,
     records::ping_and_kind,
+    events::events_record_environments_and_keys,
+    events::identity_and_leases,
+    events::restore_writes_only_when_behind,
 );

@@ -31,7 +31,13 @@ pub async fn audit_is_newest_first_with_paging(b: &Backend) {
     );
     let actions: Vec<_> = all
         .iter()
-        .map(|a| (a.action, a.key.as_str(), a.actor.as_str()))
+        .map(|a| {
+            (
+                a.action,
+                a.key.as_ref().map_or("", |k| k.as_str()),
+                a.actor.as_str(),
+            )
+        })
         .collect();
     assert_eq!(
         actions,

@@ -163,7 +163,14 @@ async fn redis_keys_are_prefixed_and_hash_tagged() {
     assert!(!keys.is_empty());
     for k in &keys {
         assert!(k.starts_with("myapp:"), "{k} is outside the prefix");
-        let global = k == "myapp:envs" || k == "myapp:sdk_keys";
+        let global = [
+            "myapp:envs",
+            "myapp:sdk_keys",
+            "myapp:events",
+            "myapp:epoch",
+        ]
+        .contains(&k.as_str())
+            || k.starts_with("myapp:lease:");
         assert!(
             global || k.starts_with("myapp:{prod}:") || k.starts_with("myapp:{dev}:"),
             "{k}"
@@ -346,4 +353,55 @@ async fn embedded_survives_kill_9() {
     s.write(&e, vec![create("after")], &meta("t"))
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn redis_without_its_identity_reports_missing_environments_as_unavailable() {
+    let mut server = RedisServer::start_volatile();
+    let prefix = unique_prefix();
+    let s = RedisStore::connect(&server.url(), &prefix).unwrap();
+    s.ensure_identity("first").await.unwrap();
+    let e = with_env(&s, "prod").await;
+    assert!(matches!(
+        s.load(&env("nope")).await,
+        Err(Error::NotFound(_))
+    ));
+    server.start_empty_again();
+    // Everything is gone, the identity too: not "does not exist", but "unavailable".
+    let lost = eventually(Duration::from_secs(10), "Redis answers again", || async {
+        match s.load(&e).await {
+            Err(Error::Unavailable(m)) if m.contains("lost its data") => Some(m),
+            _ => None,
+        }
+    })
+    .await;
+    assert!(lost.contains("lost its data"), "{lost}");
+    assert!(matches!(
+        s.write(&e, vec![create("a")], &meta("t")).await,
+        Err(Error::Unavailable(_))
+    ));
+    assert_eq!(s.identity().await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn redis_says_whether_it_persists() {
+    use flag_server::store::Durability;
+    let durable = RedisServer::start();
+    let s = RedisStore::connect(&durable.url(), "p").unwrap();
+    assert_eq!(s.durability().await.unwrap(), Durability::Durable);
+    let volatile = RedisServer::start_volatile();
+    let s = RedisStore::connect(&volatile.url(), "p").unwrap();
+    assert!(matches!(
+        s.durability().await.unwrap(),
+        Durability::Volatile(_)
+    ));
+    // A Redis that forbids CONFIG (as managed ones do) cannot tell.
+    let _: () = redis::cmd("ACL")
+        .arg("SETUSER")
+        .arg("default")
+        .arg("-config")
+        .query(&mut volatile.connection())
+        .unwrap();
+    let s = RedisStore::connect(&volatile.url(), "p").unwrap();
+    assert_eq!(s.durability().await.unwrap(), Durability::Unknown);
 }

@@ -51,7 +51,9 @@ impl Backend {
     /// A Redis store on a redis-server of its own.
     pub fn redis() -> Backend {
         let server = RedisServer::start();
-        let store = RedisStore::connect(&server.url(), &unique_prefix()).unwrap();
+        let prefix = unique_prefix();
+        give_identity(&server, &prefix);
+        let store = RedisStore::connect(&server.url(), &prefix).unwrap();
         Backend {
             store: Arc::new(store),
             kind: Kind::Redis(server),
@@ -69,10 +71,22 @@ impl Backend {
                 Arc::new(store)
             }
             Kind::Redis(server) => {
-                Arc::new(RedisStore::connect_with(&server.url(), &unique_prefix(), limits).unwrap())
+                let prefix = unique_prefix();
+                give_identity(server, &prefix);
+                Arc::new(RedisStore::connect_with(&server.url(), &prefix, limits).unwrap())
             }
         }
     }
+}
+
+/// Writes the store identity a server writes at start (`Hub::load`), without which a Redis
+/// store takes a missing environment for lost data (see `Store::identity`).
+pub fn give_identity(server: &RedisServer, prefix: &str) {
+    let _: () = redis::cmd("SET")
+        .arg(format!("{prefix}:epoch"))
+        .arg("conformance")
+        .query(&mut server.connection())
+        .unwrap();
 }
 
 /// Generates one `#[tokio::test]` per behaviour and backend: `embedded::<name>` and

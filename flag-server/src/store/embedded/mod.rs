@@ -15,8 +15,9 @@
 //! and the audit trail the last [`Limits::audit_len`] entries (100 000 by default), both trimmed
 //! in the transaction that writes.
 
+use std::collections::{HashMap, VecDeque};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use flag_sdk::{EnvName, FlagKey};
 use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
@@ -28,8 +29,8 @@ use super::record::{
     sdk_key_not_found, stale, stamped, AuditRecord, FlagRecord, MetaRecord,
 };
 use super::{
-    AuditAction, AuditEntry, Change, ChangeEvent, ChangeMeta, EnvState, FlagUsage, Limits, Replay,
-    SdkKeyRecord, Store, WriteOp,
+    AuditAction, AuditEntry, Change, ChangeEvent, ChangeMeta, EnvState, EventCursor, FlagUsage,
+    Limits, Replay, RestoreCounts, SdkKeyRecord, Store, StoreEvent, WriteOp,
 };
 use crate::error::{Error, Result};
 
@@ -62,9 +63,27 @@ enum LogRecord {
 pub struct EmbeddedStore {
     db: Arc<Database>,
     limits: Limits,
-    /// Bumped after every committed write; waiters re-read the log.
+    /// Bumped after every committed write and every event; waiters re-read the log.
     commits: watch::Sender<u64>,
+    /// The event log. One process owns the database, so the log lives in its memory: the
+    /// server reads it from the same process that wrote it.
+    events: Mutex<EventLog>,
+    /// The identity (see [`Store::identity`]); a file of the process's own does not lose data
+    /// behind its back, so it is kept in memory.
+    identity: Mutex<Option<String>>,
+    /// Leases by name: holder and expiry.
+    leases: Mutex<HashMap<String, (String, std::time::Instant)>>,
 }
+
+/// The newest events, numbered from 1.
+#[derive(Debug, Default)]
+struct EventLog {
+    last: u64,
+    entries: VecDeque<(u64, StoreEvent)>,
+}
+
+/// Events the in-memory log keeps.
+const EVENT_LOG_LEN: usize = 10_000;
 
 impl std::fmt::Debug for EmbeddedStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -122,7 +141,38 @@ impl EmbeddedStore {
             db: Arc::new(db),
             limits,
             commits: watch::channel(0).0,
+            events: Mutex::default(),
+            identity: Mutex::default(),
+            leases: Mutex::default(),
         })
+    }
+
+    /// Appends an event and wakes the waiters.
+    fn push_event(&self, event: StoreEvent) {
+        {
+            let mut log = self.events.lock().unwrap_or_else(|p| p.into_inner());
+            log.last += 1;
+            let n = log.last;
+            log.entries.push_back((n, event));
+            while log.entries.len() > EVENT_LOG_LEN {
+                log.entries.pop_front();
+            }
+        }
+        self.commits.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// The events after `after`.
+    fn events_after(&self, after: u64) -> Vec<(EventCursor, StoreEvent)> {
+        let log = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        log.entries
+            .iter()
+            .filter(|(n, _)| *n > after)
+            .map(|(n, e)| (n.to_string(), e.clone()))
+            .collect()
+    }
+
+    fn last_event(&self) -> u64 {
+        self.events.lock().unwrap_or_else(|p| p.into_inner()).last
     }
 
     /// Runs `f` on a blocking thread.
@@ -245,10 +295,11 @@ fn apply(
         let entry = AuditRecord {
             version,
             action,
-            key: key.as_str().to_owned(),
+            key: Some(key.as_str().to_owned()),
             meta: meta_rec.clone(),
             before,
             after,
+            restored: None,
         };
         audit
             .insert((e, version), encode(&entry)?.as_slice())

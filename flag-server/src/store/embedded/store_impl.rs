@@ -45,18 +45,25 @@ impl Store for EmbeddedStore {
 
     async fn create_environment(&self, env: &EnvName) -> Result<bool> {
         let env = env.clone();
-        self.write_txn(move |txn| {
-            let mut envs = txn.open_table(ENVS).map_err(db_err)?;
-            if envs.get(env.as_str()).map_err(db_err)?.is_some() {
-                return Ok(false);
-            }
-            envs.insert(env.as_str(), 0).map_err(db_err)?;
-            Ok(true)
-        })
-        .await
+        let name = env.clone();
+        let created = self
+            .write_txn(move |txn| {
+                let mut envs = txn.open_table(ENVS).map_err(db_err)?;
+                if envs.get(name.as_str()).map_err(db_err)?.is_some() {
+                    return Ok(false);
+                }
+                envs.insert(name.as_str(), 0).map_err(db_err)?;
+                Ok(true)
+            })
+            .await?;
+        if created {
+            self.push_event(StoreEvent::EnvironmentCreated { environment: env });
+        }
+        Ok(created)
     }
 
     async fn delete_environment(&self, env: &EnvName) -> Result<()> {
+        let name = env.clone();
         let env = env.clone();
         self.write_txn(move |txn| {
             let e = env.as_str();
@@ -89,7 +96,9 @@ impl Store for EmbeddedStore {
             }
             Ok(())
         })
-        .await
+        .await?;
+        self.push_event(StoreEvent::EnvironmentDeleted { environment: name });
+        Ok(())
     }
 
     async fn load(&self, env: &EnvName) -> Result<EnvState> {
@@ -225,6 +234,7 @@ impl Store for EmbeddedStore {
     }
 
     async fn create_sdk_key(&self, key: &SdkKeyRecord) -> Result<()> {
+        let record = key.clone();
         let key = key.clone();
         self.write_txn(move |txn| {
             if env_version_w(txn, key.environment.as_str())?.is_none() {
@@ -241,7 +251,9 @@ impl Store for EmbeddedStore {
                 .map_err(db_err)?;
             Ok(())
         })
-        .await
+        .await?;
+        self.push_event(StoreEvent::SdkKeyCreated { key: record });
+        Ok(())
     }
 
     async fn list_sdk_keys(&self) -> Result<Vec<SdkKeyRecord>> {
@@ -262,6 +274,10 @@ impl Store for EmbeddedStore {
     }
 
     async fn revoke_sdk_key(&self, env: &EnvName, id: &str) -> Result<()> {
+        let event = StoreEvent::SdkKeyRevoked {
+            environment: env.clone(),
+            id: id.to_owned(),
+        };
         let (env, id) = (env.clone(), id.to_owned());
         self.write_txn(move |txn| {
             let mut keys = txn.open_table(SDK_KEYS).map_err(db_err)?;
@@ -278,7 +294,9 @@ impl Store for EmbeddedStore {
                 _ => Err(sdk_key_not_found(&id)),
             }
         })
-        .await
+        .await?;
+        self.push_event(event);
+        Ok(())
     }
 
     async fn record_usage(
@@ -325,6 +343,148 @@ impl Store for EmbeddedStore {
                 out.insert(k.value().1.to_owned(), decode(v.value())?);
             }
             Ok(out)
+        })
+        .await
+    }
+
+    async fn event_cursor(&self) -> Result<EventCursor> {
+        Ok(self.last_event().to_string())
+    }
+
+    async fn wait_for_events(
+        &self,
+        after: &EventCursor,
+        timeout: Duration,
+    ) -> Result<Vec<(EventCursor, StoreEvent)>> {
+        let after: u64 = after
+            .parse()
+            .map_err(|_| Error::BadRequest(format!("bad event cursor {after:?}")))?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut commits = self.commits.subscribe();
+        loop {
+            commits.borrow_and_update();
+            let events = self.events_after(after);
+            if !events.is_empty() {
+                return Ok(events);
+            }
+            match tokio::time::timeout_at(deadline, commits.changed()).await {
+                Ok(Ok(())) => continue,
+                _ => return Ok(Vec::new()),
+            }
+        }
+    }
+
+    async fn publish_event(&self, event: &StoreEvent) -> Result<()> {
+        self.push_event(event.clone());
+        Ok(())
+    }
+
+    async fn identity(&self) -> Result<Option<String>> {
+        Ok(self
+            .identity
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone())
+    }
+
+    async fn ensure_identity(&self, proposed: &str) -> Result<String> {
+        let mut id = self.identity.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(id.get_or_insert_with(|| proposed.to_owned()).clone())
+    }
+
+    async fn set_identity(&self, id: &str) -> Result<()> {
+        *self.identity.lock().unwrap_or_else(|p| p.into_inner()) = Some(id.to_owned());
+        Ok(())
+    }
+
+    async fn try_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool> {
+        let mut leases = self.leases.lock().unwrap_or_else(|p| p.into_inner());
+        let now = std::time::Instant::now();
+        match leases.get(name) {
+            Some((h, until)) if h != holder && *until > now => Ok(false),
+            _ => {
+                leases.insert(name.to_owned(), (holder.to_owned(), now + ttl));
+                Ok(true)
+            }
+        }
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
+        let mut leases = self.leases.lock().unwrap_or_else(|p| p.into_inner());
+        if leases.get(name).is_some_and(|(h, _)| h == holder) {
+            leases.remove(name);
+        }
+        Ok(())
+    }
+
+    async fn restore_environment(
+        &self,
+        state: &EnvState,
+        sdk_keys: u64,
+        meta: &ChangeMeta,
+    ) -> Result<bool> {
+        let state = state.clone();
+        let meta = MetaRecord::from(meta);
+        let limits = self.limits;
+        self.write_txn(move |txn| {
+            let e = state.environment.as_str();
+            let end = env_end(e);
+            if env_version_w(txn, e)?.is_some_and(|v| v >= state.version) {
+                return Ok(false);
+            }
+            let mut flags = txn.open_table(FLAGS).map_err(db_err)?;
+            flags
+                .retain_in((e, "")..(end.as_str(), ""), |_, _| false)
+                .map_err(db_err)?;
+            for flag in &state.flags {
+                flags
+                    .insert(
+                        (e, flag.key.as_str()),
+                        encode(&FlagRecord::of(flag))?.as_slice(),
+                    )
+                    .map_err(db_err)?;
+            }
+            let mut log = txn.open_table(LOG).map_err(db_err)?;
+            log.retain_in((e, 0u64)..=(e, u64::MAX), |_, _| false)
+                .map_err(db_err)?;
+            let mut audit = txn.open_table(AUDIT).map_err(db_err)?;
+            let entry = AuditRecord {
+                version: state.version,
+                action: AuditAction::Restore,
+                key: None,
+                meta,
+                before: None,
+                after: None,
+                restored: Some(RestoreCounts {
+                    flags: state.flags.len() as u64,
+                    sdk_keys,
+                }),
+            };
+            audit
+                .insert((e, state.version), encode(&entry)?.as_slice())
+                .map_err(db_err)?;
+            trim(&mut audit, e, state.version, limits.audit_len)?;
+            let mut envs = txn.open_table(ENVS).map_err(db_err)?;
+            envs.insert(e, state.version).map_err(db_err)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn restore_sdk_keys(&self, keys: &[SdkKeyRecord]) -> Result<usize> {
+        let keys = keys.to_vec();
+        self.write_txn(move |txn| {
+            let mut table = txn.open_table(SDK_KEYS).map_err(db_err)?;
+            let mut written = 0;
+            for key in &keys {
+                if table.get(key.id.as_str()).map_err(db_err)?.is_none() {
+                    table
+                        .insert(key.id.as_str(), encode(key)?.as_slice())
+                        .map_err(db_err)?;
+                    written += 1;
+                }
+            }
+            Ok(written)
         })
         .await
     }

@@ -7,6 +7,9 @@
 //! |---|---|---|
 //! | `P:envs` | set | environment names (for listing) |
 //! | `P:sdk_keys` | hash | SDK key id → [`SdkKeyRecord`] JSON |
+//! | `P:epoch` | string | the store's identity; gone when Redis lost its data |
+//! | `P:events` | stream | [`StoreEvent`]s (environments and SDK keys), trimmed to about 10,000 |
+//! | `P:lease:N` | string | the holder of lease `N`, with an expiry |
 //! | `P:{E}:version` | string | the environment's version; the environment exists iff it does |
 //! | `P:{E}:flags` | hash | flag key → `{"version": V, "flag": {...}}` |
 //! | `P:{E}:log` | stream | the change log; entry id `<version>-1`, trimmed to the log length |
@@ -19,6 +22,12 @@
 //! leaves nothing behind. Creating and deleting an environment touch `P:envs` (and `P:sdk_keys`)
 //! in a second step, since those keys live in other slots; `list_environments` only lists
 //! environments whose version key exists, so a crash between the steps never shows a deleted one.
+//!
+//! Creating and deleting an environment and issuing and revoking an SDK key append a
+//! [`StoreEvent`] to `P:events` after their own step, which other instances follow with a
+//! blocking `XREAD`. When a call finds an environment missing, the store checks `P:epoch`:
+//! gone means Redis lost its data (restarted empty), and the call fails with
+//! [`Error::Unavailable`] instead of saying the environment does not exist.
 //!
 //! Connection: a lazily connecting [`ConnectionManager`] with short connection and response
 //! timeouts, so while Redis is down every call fails with [`Error::Unavailable`] within about
@@ -38,8 +47,8 @@ use super::record::{
     sdk_key_not_found, stale, stamped, AuditRecord, FlagRecord, MetaRecord,
 };
 use super::{
-    unavailable, AuditEntry, Change, ChangeEvent, ChangeMeta, EnvState, FlagUsage, Limits, Replay,
-    SdkKeyRecord, Store, WriteOp,
+    unavailable, AuditEntry, Change, ChangeEvent, ChangeMeta, Durability, EnvState, EventCursor,
+    FlagUsage, Limits, Replay, SdkKeyRecord, Store, StoreEvent, WriteOp,
 };
 use crate::error::{Error, Result};
 
@@ -49,6 +58,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 const RESPONSE_TIMEOUT: Duration = Duration::from_millis(1500);
 /// The upper bound of any one store call, reconnection included.
 const CALL_TIMEOUT: Duration = Duration::from_secs(2);
+/// About how many events `P:events` keeps.
+const EVENT_LOG_LEN: usize = 10_000;
 
 /// The Redis store. Cheap to share behind an `Arc`.
 pub struct RedisStore {
@@ -61,6 +72,8 @@ pub struct RedisStore {
     write_script: Script,
     usage_script: Script,
     delete_env_script: Script,
+    restore_env_script: Script,
+    release_lease_script: Script,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -159,6 +172,8 @@ impl RedisStore {
             write_script: Script::new(include_str!("write.lua")),
             usage_script: Script::new(include_str!("usage.lua")),
             delete_env_script: Script::new(include_str!("delete_env.lua")),
+            restore_env_script: Script::new(include_str!("restore_env.lua")),
+            release_lease_script: Script::new(include_str!("release_lease.lua")),
         })
     }
 
@@ -172,6 +187,72 @@ impl RedisStore {
 
     fn sdk_keys_key(&self) -> String {
         format!("{}:sdk_keys", self.prefix)
+    }
+
+    fn epoch_key(&self) -> String {
+        format!("{}:epoch", self.prefix)
+    }
+
+    fn events_key(&self) -> String {
+        format!("{}:events", self.prefix)
+    }
+
+    fn lease_key(&self, name: &str) -> String {
+        format!("{}:lease:{name}", self.prefix)
+    }
+
+    /// The error for an environment the store does not have: [`Error::Unavailable`] when Redis
+    /// lost its data (the identity is gone too), so that nobody takes a loss for a deletion.
+    async fn missing_env(&self, env: &EnvName) -> Error {
+        match self
+            .query::<bool>(redis::cmd("EXISTS").arg(self.epoch_key()))
+            .await
+        {
+            Ok(true) => env_not_found(env),
+            Ok(false) => unavailable(format!(
+                "Redis lost its data (environment '{env}' and the store's identity are gone); \
+                 flag-server is writing it back from memory, try again in a moment"
+            )),
+            Err(e) => e,
+        }
+    }
+
+    /// Appends an event to `P:events`.
+    async fn append_event(&self, event: &StoreEvent) -> Result<()> {
+        let json = String::from_utf8(encode(event)?).map_err(corrupt)?;
+        let _: String = self
+            .query(
+                redis::cmd("XADD")
+                    .arg(self.events_key())
+                    .arg("MAXLEN")
+                    .arg("~")
+                    .arg(EVENT_LOG_LEN)
+                    .arg("*")
+                    .arg("e")
+                    .arg(json),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Runs a blocking command (`XREAD … BLOCK`) bounded by `timeout` on a connection of its
+    /// own. An idle connection may have died with an earlier Redis; then it tries once more on a
+    /// new one.
+    async fn blocking_query<T: redis::FromRedisValue>(
+        &self,
+        cmd: &redis::Cmd,
+        timeout: Duration,
+    ) -> Result<T> {
+        let (mut c, mut pooled) = self.blocking_conn().await?;
+        let reply = loop {
+            match bounded(timeout + CALL_TIMEOUT, cmd.query_async(&mut c)).await {
+                Ok(reply) => break reply,
+                Err(Error::Unavailable(_)) if pooled => (c, pooled) = self.blocking_conn().await?,
+                Err(e) => return Err(e),
+            }
+        };
+        self.release_blocking_conn(c);
+        Ok(reply)
     }
 
     /// A key of one environment, e.g. `flags:{production}:log`.
@@ -253,7 +334,7 @@ impl RedisStore {
         if exists {
             Ok(())
         } else {
-            Err(env_not_found(env))
+            Err(self.missing_env(env).await)
         }
     }
 }

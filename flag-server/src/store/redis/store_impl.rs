@@ -10,6 +10,7 @@ use redis::streams::{StreamRangeReply, StreamReadReply};
 
 use super::*;
 use crate::store::record::sort_sdk_keys;
+use crate::store::{AuditAction, RestoreCounts};
 
 #[async_trait]
 impl Store for RedisStore {
@@ -60,6 +61,12 @@ impl Store for RedisStore {
         let _: i64 = self
             .query(redis::cmd("SADD").arg(self.envs_key()).arg(env.as_str()))
             .await?;
+        if created.is_some() {
+            self.append_event(&StoreEvent::EnvironmentCreated {
+                environment: env.clone(),
+            })
+            .await?;
+        }
         Ok(created.is_some())
     }
 
@@ -95,9 +102,13 @@ impl Store for RedisStore {
                 .await?;
         }
         if existed == 1 {
+            self.append_event(&StoreEvent::EnvironmentDeleted {
+                environment: env.clone(),
+            })
+            .await?;
             Ok(())
         } else {
-            Err(env_not_found(env))
+            Err(self.missing_env(env).await)
         }
     }
 
@@ -107,7 +118,9 @@ impl Store for RedisStore {
             .get(self.key(env, "version"))
             .hvals(self.key(env, "flags"));
         let (version, records): (Option<u64>, Vec<String>) = self.atomic(&pipe).await?;
-        let version = version.ok_or_else(|| env_not_found(env))?;
+        let Some(version) = version else {
+            return Err(self.missing_env(env).await);
+        };
         let mut flags = records
             .iter()
             .map(|r| decode_flag(r.as_bytes()))
@@ -124,7 +137,10 @@ impl Store for RedisStore {
         let v: Option<u64> = self
             .query(redis::cmd("GET").arg(self.key(env, "version")))
             .await?;
-        v.ok_or_else(|| env_not_found(env))
+        match v {
+            Some(v) => Ok(v),
+            None => Err(self.missing_env(env).await),
+        }
     }
 
     async fn write(
@@ -156,7 +172,7 @@ impl Store for RedisStore {
         let arg = |i: usize| reply.get(i).map(String::as_str).unwrap_or_default();
         match arg(0) {
             "OK" => {}
-            "ENV" => return Err(env_not_found(env)),
+            "ENV" => return Err(self.missing_env(env).await),
             "EXISTS" => return Err(flag_exists(arg(1))),
             "MISSING" => return Err(flag_not_found(arg(1))),
             "STALE" => {
@@ -201,7 +217,9 @@ impl Store for RedisStore {
             .arg(format!("{}-1", version.saturating_add(1)))
             .arg("+");
         let (current, range): (Option<u64>, StreamRangeReply) = self.atomic(&pipe).await?;
-        let current = current.ok_or_else(|| env_not_found(env))?;
+        let Some(current) = current else {
+            return Err(self.missing_env(env).await);
+        };
         if version > current {
             return Ok(Replay::TooOld);
         }
@@ -241,16 +259,7 @@ impl Store for RedisStore {
         for (_, version) in cursors {
             cmd.arg(format!("{version}-1"));
         }
-        // An idle connection may have died with an earlier Redis; then try once on a new one.
-        let (mut c, mut pooled) = self.blocking_conn().await?;
-        let reply: Option<StreamReadReply> = loop {
-            match bounded(timeout + CALL_TIMEOUT, cmd.query_async(&mut c)).await {
-                Ok(reply) => break reply,
-                Err(Error::Unavailable(_)) if pooled => (c, pooled) = self.blocking_conn().await?,
-                Err(e) => return Err(e),
-            }
-        };
-        self.release_blocking_conn(c);
+        let reply: Option<StreamReadReply> = self.blocking_query(&cmd, timeout).await?;
         let mut out = Vec::new();
         for stream in reply.map(|r| r.keys).unwrap_or_default() {
             if let Some(env) = streams.get(&stream.key) {
@@ -286,7 +295,7 @@ impl Store for RedisStore {
             .arg(i64::try_from(limit).unwrap_or(i64::MAX));
         let (exists, entries): (bool, Vec<String>) = self.atomic(&pipe).await?;
         if !exists {
-            return Err(env_not_found(env));
+            return Err(self.missing_env(env).await);
         }
         entries
             .iter()
@@ -306,6 +315,8 @@ impl Store for RedisStore {
             )
             .await?;
         if added {
+            self.append_event(&StoreEvent::SdkKeyCreated { key: key.clone() })
+                .await?;
             Ok(())
         } else {
             Err(Error::Conflict(format!(
@@ -339,6 +350,11 @@ impl Store for RedisStore {
                 let _: i64 = self
                     .query(redis::cmd("HDEL").arg(self.sdk_keys_key()).arg(id))
                     .await?;
+                self.append_event(&StoreEvent::SdkKeyRevoked {
+                    environment: env.clone(),
+                    id: id.to_owned(),
+                })
+                .await?;
                 Ok(())
             }
             _ => Err(sdk_key_not_found(id)),
@@ -364,7 +380,7 @@ impl Store for RedisStore {
         if found == 1 {
             Ok(())
         } else {
-            Err(env_not_found(env))
+            Err(self.missing_env(env).await)
         }
     }
 
@@ -375,7 +391,7 @@ impl Store for RedisStore {
             .hgetall(self.key(env, "usage"));
         let (exists, fields): (bool, HashMap<String, i64>) = self.atomic(&pipe).await?;
         if !exists {
-            return Err(env_not_found(env));
+            return Err(self.missing_env(env).await);
         }
         let mut out: HashMap<String, FlagUsage> = HashMap::new();
         for (field, n) in fields {
@@ -392,5 +408,206 @@ impl Store for RedisStore {
             }
         }
         Ok(out)
+    }
+
+    async fn event_cursor(&self) -> Result<EventCursor> {
+        let last: StreamRangeReply = self
+            .query(
+                redis::cmd("XREVRANGE")
+                    .arg(self.events_key())
+                    .arg("+")
+                    .arg("-")
+                    .arg("COUNT")
+                    .arg(1),
+            )
+            .await?;
+        Ok(last
+            .ids
+            .first()
+            .map(|e| e.id.clone())
+            .unwrap_or_else(|| "0-0".to_owned()))
+    }
+
+    async fn wait_for_events(
+        &self,
+        after: &EventCursor,
+        timeout: Duration,
+    ) -> Result<Vec<(EventCursor, StoreEvent)>> {
+        let mut cmd = redis::cmd("XREAD");
+        let block_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        if block_ms > 0 {
+            cmd.arg("BLOCK").arg(block_ms);
+        }
+        cmd.arg("STREAMS").arg(self.events_key()).arg(after);
+        let reply: Option<StreamReadReply> = self.blocking_query(&cmd, timeout).await?;
+        let mut out = Vec::new();
+        for stream in reply.map(|r| r.keys).unwrap_or_default() {
+            for entry in stream.ids {
+                let json: String = entry
+                    .get("e")
+                    .ok_or_else(|| corrupt("event without body"))?;
+                out.push((entry.id.clone(), decode(json.as_bytes())?));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn publish_event(&self, event: &StoreEvent) -> Result<()> {
+        self.append_event(event).await
+    }
+
+    async fn identity(&self) -> Result<Option<String>> {
+        self.query(redis::cmd("GET").arg(self.epoch_key())).await
+    }
+
+    async fn ensure_identity(&self, proposed: &str) -> Result<String> {
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("SET")
+            .arg(self.epoch_key())
+            .arg(proposed)
+            .arg("NX")
+            .ignore()
+            .get(self.epoch_key());
+        let (id,): (String,) = self.atomic(&pipe).await?;
+        Ok(id)
+    }
+
+    async fn set_identity(&self, id: &str) -> Result<()> {
+        let _: String = self
+            .query(redis::cmd("SET").arg(self.epoch_key()).arg(id))
+            .await?;
+        Ok(())
+    }
+
+    async fn try_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool> {
+        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let taken: Option<String> = self
+            .query(
+                redis::cmd("SET")
+                    .arg(self.lease_key(name))
+                    .arg(holder)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(ms),
+            )
+            .await?;
+        Ok(taken.is_some())
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
+        let mut c = self.conn();
+        let _: i64 = bounded(
+            CALL_TIMEOUT,
+            self.release_lease_script
+                .key(self.lease_key(name))
+                .arg(holder)
+                .invoke_async(&mut c),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn restore_environment(
+        &self,
+        state: &EnvState,
+        sdk_keys: u64,
+        meta: &ChangeMeta,
+    ) -> Result<bool> {
+        let env = &state.environment;
+        let entry = AuditRecord {
+            version: state.version,
+            action: AuditAction::Restore,
+            key: None,
+            meta: MetaRecord::from(meta),
+            before: None,
+            after: None,
+            restored: Some(RestoreCounts {
+                flags: state.flags.len() as u64,
+                sdk_keys,
+            }),
+        };
+        let mut inv = self.restore_env_script.prepare_invoke();
+        inv.key(self.key(env, "version"))
+            .key(self.key(env, "flags"))
+            .key(self.key(env, "log"))
+            .key(self.key(env, "audit"))
+            .arg(state.version)
+            .arg(self.limits.audit_len)
+            .arg(String::from_utf8(encode(&entry)?).map_err(corrupt)?);
+        for flag in &state.flags {
+            inv.arg(flag.key.as_str())
+                .arg(String::from_utf8(encode(&FlagRecord::of(flag))?).map_err(corrupt)?);
+        }
+        let mut c = self.conn();
+        let written: i64 = bounded(CALL_TIMEOUT, inv.invoke_async(&mut c)).await?;
+        let _: i64 = self
+            .query(redis::cmd("SADD").arg(self.envs_key()).arg(env.as_str()))
+            .await?;
+        Ok(written == 1)
+    }
+
+    async fn restore_sdk_keys(&self, keys: &[SdkKeyRecord]) -> Result<usize> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let mut pipe = redis::pipe();
+        for key in keys {
+            let json = String::from_utf8(encode(key)?).map_err(corrupt)?;
+            pipe.cmd("HSETNX")
+                .arg(self.sdk_keys_key())
+                .arg(&key.id)
+                .arg(json);
+        }
+        let added: Vec<bool> = self.atomic(&pipe).await?;
+        Ok(added.into_iter().filter(|a| *a).count())
+    }
+
+    async fn durability(&self) -> Result<Durability> {
+        let aof: redis::RedisResult<Vec<String>> = {
+            let mut c = self.conn();
+            match tokio::time::timeout(
+                CALL_TIMEOUT,
+                redis::cmd("CONFIG")
+                    .arg("GET")
+                    .arg("appendonly")
+                    .query_async(&mut c),
+            )
+            .await
+            {
+                Ok(r) => r,
+                Err(_) => return Err(unavailable("redis did not answer CONFIG GET")),
+            }
+        };
+        let aof = match aof {
+            Ok(v) => v,
+            // CONFIG renamed or forbidden (managed Redis): cannot tell.
+            Err(e)
+                if e.kind() == ErrorKind::Server(ServerErrorKind::ResponseError)
+                    || e.code().is_some() =>
+            {
+                return Ok(Durability::Unknown)
+            }
+            Err(e) => return Err(redis_err(e)),
+        };
+        if aof.get(1).is_some_and(|v| v == "yes") {
+            return Ok(Durability::Durable);
+        }
+        let save: Vec<String> = match self
+            .query(redis::cmd("CONFIG").arg("GET").arg("save"))
+            .await
+        {
+            Ok(v) => v,
+            Err(Error::Internal(_)) => return Ok(Durability::Unknown),
+            Err(e) => return Err(e),
+        };
+        if save.get(1).is_some_and(|v| !v.trim().is_empty()) {
+            return Ok(Durability::Durable);
+        }
+        Ok(Durability::Volatile(
+            "Redis persists nothing (appendonly no, save \"\"): a restart of Redis loses every \
+             flag unless a flag-server instance is running to write its state back"
+                .to_owned(),
+        ))
     }
 }
