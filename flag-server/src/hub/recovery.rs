@@ -92,8 +92,16 @@ impl Hub {
                     return Ok(Recovery::Intact);
                 }
                 Some(id) => {
-                    // Restored by another instance: add what this one holds that is newer.
+                    // Restored by another instance (or by an instance that started on the empty
+                    // store): add what this one holds that is newer, and tell the others.
                     let report = self.write_back().await?;
+                    if !report.environments.is_empty() {
+                        self.store
+                            .publish_event(&StoreEvent::Restored {
+                                environments: report.environments.clone(),
+                            })
+                            .await?;
+                    }
                     self.set_known_identity(id);
                     return Ok(if report.environments.is_empty() && report.sdk_keys == 0 {
                         Recovery::Followed

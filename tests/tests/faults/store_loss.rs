@@ -250,3 +250,34 @@ async fn writes_acknowledged_before_redis_is_killed_survive() {
         acked.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_instance_started_on_the_emptied_redis_gets_the_state_of_a_running_one() {
+    let mut redis = RedisServer::start_volatile();
+    let a = instance(&redis, "fresh").await;
+    for key in ["one", "two", "three"] {
+        a.create_flag("production", &json!({"key": key, "enabled": true}))
+            .await;
+    }
+    let sdk_key = a.sdk_key("production").await;
+    let (version, flags) = flags_of(&a, "production").await.unwrap();
+
+    redis.start_empty_again();
+    // A new instance starts at once on the empty Redis (it writes the defaults), racing A.
+    let c = instance(&redis, "fresh").await;
+    let took = wait_until(
+        "the new instance serves the running one's flags",
+        RECOVERY,
+        || async {
+            let res = c.sdk_flags(&sdk_key).await;
+            if res.status() != 200 {
+                return false;
+            }
+            let body: Value = res.json().await.unwrap();
+            body["version"].as_u64() == Some(version)
+        },
+    )
+    .await;
+    assert_eq!(flags_of(&c, "production").await.unwrap(), (version, flags));
+    println!("an instance started on the emptied Redis had the running one's state after {took:?}");
+}

@@ -144,6 +144,7 @@ async fn redis_instances_share_data_and_changes() {
 
     // Another prefix is another deployment: it sees nothing.
     let c = RedisStore::connect(&server.url(), &unique_prefix()).unwrap();
+    c.ensure_identity("c").await.unwrap();
     assert!(c.list_environments().await.unwrap().is_empty());
     assert!(c.list_sdk_keys().await.unwrap().is_empty());
 }
@@ -378,6 +379,15 @@ async fn redis_without_its_identity_reports_missing_environments_as_unavailable(
     assert!(lost.contains("lost its data"), "{lost}");
     assert!(matches!(
         s.write(&e, vec![create("a")], &meta("t")).await,
+        Err(Error::Unavailable(_))
+    ));
+    // An empty listing is not taken for "there are none" either.
+    assert!(matches!(
+        s.list_environments().await,
+        Err(Error::Unavailable(_))
+    ));
+    assert!(matches!(
+        s.list_sdk_keys().await,
         Err(Error::Unavailable(_))
     ));
     assert_eq!(s.identity().await.unwrap(), None);

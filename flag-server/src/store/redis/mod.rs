@@ -204,16 +204,26 @@ impl RedisStore {
     /// The error for an environment the store does not have: [`Error::Unavailable`] when Redis
     /// lost its data (the identity is gone too), so that nobody takes a loss for a deletion.
     async fn missing_env(&self, env: &EnvName) -> Error {
-        match self
-            .query::<bool>(redis::cmd("EXISTS").arg(self.epoch_key()))
-            .await
-        {
-            Ok(true) => env_not_found(env),
-            Ok(false) => unavailable(format!(
-                "Redis lost its data (environment '{env}' and the store's identity are gone); \
-                 flag-server is writing it back from memory, try again in a moment"
-            )),
+        match self.require_identity().await {
+            Ok(()) => env_not_found(env),
             Err(e) => e,
+        }
+    }
+
+    /// `Ok(())` when the store's identity exists; [`Error::Unavailable`] when Redis lost its
+    /// data. Asked before answering "nothing" to a listing, so that a loss is not taken for
+    /// an empty store.
+    async fn require_identity(&self) -> Result<()> {
+        let exists: bool = self
+            .query(redis::cmd("EXISTS").arg(self.epoch_key()))
+            .await?;
+        if exists {
+            Ok(())
+        } else {
+            Err(unavailable(
+                "Redis lost its data (the store's identity is gone); flag-server is writing it \
+                 back from memory, try again in a moment",
+            ))
         }
     }
 

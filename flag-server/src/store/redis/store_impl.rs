@@ -34,6 +34,7 @@ impl Store for RedisStore {
             .map_err(corrupt)?;
         envs.sort();
         if envs.is_empty() {
+            self.require_identity().await?;
             return Ok(envs);
         }
         let mut pipe = redis::pipe();
@@ -330,6 +331,9 @@ impl Store for RedisStore {
         let records: Vec<String> = self
             .query(redis::cmd("HVALS").arg(self.sdk_keys_key()))
             .await?;
+        if records.is_empty() {
+            self.require_identity().await?;
+        }
         let mut keys = records
             .iter()
             .map(|r| decode(r.as_bytes()))
