@@ -356,16 +356,6 @@ pub trait Store: Send + Sync + 'static {
     /// Summed evaluation counts of an environment's flags, by key.
     async fn usage(&self, env: &EnvName) -> Result<HashMap<String, FlagUsage>>;
 
-    /// The SDK key whose secret has this hex SHA-256, read from the store (the server asks
-    /// when a key is unknown to it, so a key issued through another instance works at once).
-    async fn find_sdk_key(&self, hash: &str) -> Result<Option<SdkKeyRecord>> {
-        Ok(self
-            .list_sdk_keys()
-            .await?
-            .into_iter()
-            .find(|k| k.hash == hash))
-    }
-
     /// The position of the newest event: following from it yields only later events.
     async fn event_cursor(&self) -> Result<EventCursor>;
 
