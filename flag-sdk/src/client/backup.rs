@@ -58,6 +58,8 @@ pub(crate) async fn writer(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut versions = shared.subscribe();
+    // The first snapshot may have arrived before this task subscribed: look at once.
+    versions.mark_changed();
     let mut written: Option<u64> = None;
     loop {
         tokio::select! {

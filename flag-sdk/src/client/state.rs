@@ -8,6 +8,7 @@ use arc_swap::ArcSwap;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use super::status::StatusCell;
 use super::usage::{next_table, CounterTable, Usage};
 use crate::{Context, Evaluation, Flag, Snapshot};
 
@@ -67,6 +68,8 @@ pub(crate) struct Shared {
     live: AtomicBool,
     /// Serialises writers; readers never take it.
     write: Mutex<()>,
+    /// Where the client stands with the server.
+    pub(crate) status: StatusCell,
 }
 
 impl Shared {
@@ -77,6 +80,7 @@ impl Shared {
             usage: metrics.then(Usage::new),
             live: AtomicBool::new(false),
             write: Mutex::new(()),
+            status: StatusCell::new(),
         }
     }
 
@@ -209,6 +213,7 @@ impl Shared {
         if origin == Origin::Server {
             self.live.store(true, Ordering::Release);
         }
+        self.status.data(origin == Origin::Server);
         true
     }
 
