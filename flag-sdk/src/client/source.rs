@@ -403,4 +403,14 @@ mod tests {
             .count();
         assert!(small > 0);
     }
+
+    #[test]
+    fn refusals_are_retried_slowly_and_spread() {
+        let every = Duration::from_secs(60);
+        let delays: Vec<_> = (0..200).map(|_| refused_delay(every)).collect();
+        assert!(delays
+            .iter()
+            .all(|d| *d >= every / 2 && *d <= every * 3 / 2));
+        assert!(delays.iter().any(|d| *d != delays[0]), "jittered");
+    }
 }

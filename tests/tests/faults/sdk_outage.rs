@@ -203,3 +203,60 @@ async fn refused_key_keeps_flags_and_recovers() {
     );
     flags.close().await;
 }
+
+/// A server (or proxy) that accepts the stream and cuts it at once must not get a tight
+/// reconnection loop: a successful connect alone does not reset the backoff.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_cut_at_once_gets_no_tight_reconnection_loop() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let streams = Arc::new(AtomicUsize::new(0));
+    let counted = streams.clone();
+    let server = tokio::spawn(async move {
+        loop {
+            let Ok((mut conn, _)) = listener.accept().await else {
+                return;
+            };
+            let counted = counted.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 2048];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                if head.starts_with(b"GET /api/v1/sdk/stream") {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                }
+                // Accepted, then cut before any event.
+                let _ = conn
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n")
+                    .await;
+                let _ = conn.shutdown().await;
+            });
+        }
+    });
+
+    let flags = client(url, "sdk-key")
+        .init_timeout(Duration::from_millis(100))
+        .build()
+        .await
+        .unwrap();
+    let watch = Duration::from_secs(4);
+    tokio::time::sleep(watch).await;
+    let n = streams.load(Ordering::SeqCst);
+    println!("cut_at_once: {n} stream connections in {watch:?}");
+    assert_eq!(flags.status(), ClientStatus::Connecting);
+    // Default backoff (ceilings 0.5, 1, 2, 4 s, full jitter): a handful of attempts, where
+    // resetting on connect would make one every 250 ms on average (16 in 4 s).
+    assert!(n >= 2, "the client keeps trying ({n})");
+    assert!(n <= 10, "no tight reconnection loop ({n} in {watch:?})");
+    flags.close().await;
+    server.abort();
+}
