@@ -28,6 +28,11 @@ use crate::{Context, Evaluation, Flag, Snapshot};
 /// never touches the network and never panics: an unknown flag is off. The background work
 /// stops with [`close`](Self::close), or when the last handle is dropped.
 ///
+/// Until then it never gives up: after an outage it reconnects within the backoff cap of
+/// the server's return (see [`FlagClientBuilder::backoff`]), and a refused SDK key is asked
+/// again slowly ([`FlagClientBuilder::refused_retry`]) while the last flags stay in use.
+/// [`status`](Self::status) says where it stands.
+///
 /// ```no_run
 /// # async fn run() -> Result<(), flag_sdk::Error> {
 /// use std::time::Duration;
