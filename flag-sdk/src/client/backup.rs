@@ -66,10 +66,12 @@ pub(crate) async fn writer(
             changed = versions.changed() => if changed.is_err() { return },
             _ = shutdown.wait_for(|s| *s) => return,
         }
-        if !shared.is_live() {
+        // Only flags from the server are worth keeping (checked on the view itself: the
+        // snapshot and where it came from are published together).
+        let view = shared.view();
+        if !view.from_server {
             continue;
         }
-        let view = shared.view();
         let version = view.snapshot.version();
         if written == Some(version) {
             continue;

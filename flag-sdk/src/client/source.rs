@@ -180,8 +180,12 @@ async fn poll_loop(
                         cfg.poll_interval
                     }
                     Polled::Failed => {
+                        // Polling starts after the stream has failed a few times: its retries
+                        // go on from that level, not from the shortest delay, so that they add
+                        // little to the load on a server that is coming back.
                         failures = failures.saturating_add(1);
-                        backoff(cfg.backoff_base, cfg.backoff_cap, failures).min(cfg.poll_interval)
+                        let level = failures.saturating_add(cfg.stream_failures_before_poll);
+                        backoff(cfg.backoff_base, cfg.backoff_cap, level).min(cfg.poll_interval)
                     }
                     Polled::Refused => refused_delay(cfg.refused_retry),
                 }

@@ -17,6 +17,9 @@ use crate::{Context, Evaluation, Flag, Snapshot};
 pub(crate) struct View {
     pub(crate) snapshot: Arc<Snapshot>,
     pub(crate) counters: CounterTable,
+    /// The snapshot came from the server (not from the backup file or an offline set). Kept
+    /// with the snapshot, so that a reader never sees one without the other.
+    pub(crate) from_server: bool,
 }
 
 /// A snapshot as sent by the server (`GET /sdk/flags`, the stream's `snapshot` event) and
@@ -144,7 +147,7 @@ impl Shared {
         }
     }
 
-    fn install(&self, snapshot: Snapshot) {
+    fn install(&self, snapshot: Snapshot, from_server: bool) {
         let prev = self.view.load_full();
         let counters = match &self.usage {
             Some(usage) => next_table(
@@ -158,6 +161,7 @@ impl Shared {
         self.view.store(Arc::new(View {
             snapshot: Arc::new(snapshot),
             counters,
+            from_server,
         }));
         self.version_tx.send_replace(version);
     }
@@ -209,10 +213,10 @@ impl Shared {
                 }
             }
         }
-        self.install(next);
         if origin == Origin::Server {
             self.live.store(true, Ordering::Release);
         }
+        self.install(next, origin == Origin::Server);
         self.status.data(origin == Origin::Server);
         true
     }
@@ -246,7 +250,7 @@ impl Shared {
                 )
             }
         };
-        self.install(next);
+        self.install(next, true);
         Outcome::Applied
     }
 
@@ -258,7 +262,7 @@ impl Shared {
             Outcome::Applied => {}
             other => return other,
         }
-        self.install(prev.snapshot.with_delete(key, version));
+        self.install(prev.snapshot.with_delete(key, version), true);
         Outcome::Applied
     }
 

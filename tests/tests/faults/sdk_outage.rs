@@ -9,7 +9,7 @@ use flag_tests::process::{ProcessStore, ServerProcess};
 use flag_tests::redis::RedisServer;
 use tokio::time::Instant;
 
-use crate::support::{sdk_key_accepted, wait_until, Admin, SERVER_BIN};
+use crate::support::{sdk_key_accepted, wait_until, Admin, EXCLUSIVE, SERVER_BIN};
 
 /// The recovery deadline after the server's return (a functional requirement).
 const RECOVERY: Duration = Duration::from_secs(5);
@@ -25,6 +25,7 @@ fn caught_up(client: &FlagClient, version: u64) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_second_outage_change_via_other_instance() {
+    let _exclusive = EXCLUSIVE.lock().await;
     let redis = RedisServer::start();
     let store = ProcessStore::redis(redis.url(), "flags");
     let a = ServerProcess::start(SERVER_BIN, store.clone()).await;
@@ -78,6 +79,7 @@ async fn two_second_outage_change_via_other_instance() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_file_start_while_server_down() {
+    let _exclusive = EXCLUSIVE.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let backup = dir.path().join("flags.json");
     let mut server =
@@ -147,6 +149,7 @@ async fn backup_file_start_while_server_down() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_key_keeps_flags_and_recovers() {
+    let _exclusive = EXCLUSIVE.lock().await;
     let redis = RedisServer::start();
     let mut server =
         ServerProcess::start(SERVER_BIN, ProcessStore::redis(redis.url(), "flags")).await;
@@ -208,6 +211,7 @@ async fn refused_key_keeps_flags_and_recovers() {
 /// reconnection loop: a successful connect alone does not reset the backoff.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_cut_at_once_gets_no_tight_reconnection_loop() {
+    let _exclusive = EXCLUSIVE.lock().await;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -12,7 +12,7 @@ use flag_tests::redis::RedisServer;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::support::{percentile, sdk_key_accepted, wait_until, Admin, SERVER_BIN};
+use crate::support::{percentile, sdk_key_accepted, wait_until, Admin, EXCLUSIVE, SERVER_BIN};
 
 const CLIENTS: usize = 1_000;
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -29,6 +29,7 @@ struct Seen {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconnect_storm() {
+    let _exclusive = EXCLUSIVE.lock().await;
     let redis = RedisServer::start();
     let store = ProcessStore::redis(redis.url(), "flags");
     let a = ServerProcess::start(SERVER_BIN, store.clone()).await;

@@ -14,6 +14,10 @@ pub const ENV: &str = "production";
 /// flag-server's `main`, built as this crate's `fault-server` binary.
 pub const SERVER_BIN: &str = env!("CARGO_BIN_EXE_fault-server");
 
+/// Taken by the fault tests of this module set for their whole run: they restart servers
+/// and measure recovery deadlines, so they do not compete with each other for the CPU.
+pub static EXCLUSIVE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Polls `check` every 10 ms until it is true; panics with `what` after `within`. Returns
 /// how long it took.
 pub async fn wait_until<F, Fut>(what: &str, within: Duration, mut check: F) -> Duration
