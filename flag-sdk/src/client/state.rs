@@ -353,10 +353,12 @@ mod tests {
             "events need a snapshot first"
         );
         assert!(s.apply_snapshot(wire(9, serde_json::json!([])), Origin::Local));
+        assert!(!s.view().from_server, "a backup is not worth backing up");
         assert!(
             s.apply_snapshot(wire(2, serde_json::json!([])), Origin::Server),
             "the server wins over a backup"
         );
+        assert!(s.view().from_server);
         assert!(!s.apply_snapshot(wire(9, serde_json::json!([])), Origin::Local));
         assert!(!s.apply_snapshot(wire(1, serde_json::json!([])), Origin::Server));
     }
