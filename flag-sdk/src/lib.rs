@@ -30,7 +30,7 @@ mod model;
 
 pub use bucket::{bucket, hash, BUCKETS};
 #[cfg(feature = "client")]
-pub use client::{FlagClient, FlagClientBuilder};
+pub use client::{ClientStatus, FlagClient, FlagClientBuilder};
 pub use context::{Context, Value};
 pub use error::{Error, FieldError, ValidationErrors};
 pub use eval::{CompileError, CompiledFlag, Evaluation, Reason, ReasonKind, Snapshot};

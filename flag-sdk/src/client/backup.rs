@@ -58,16 +58,20 @@ pub(crate) async fn writer(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut versions = shared.subscribe();
+    // The first snapshot may have arrived before this task subscribed: look at once.
+    versions.mark_changed();
     let mut written: Option<u64> = None;
     loop {
         tokio::select! {
             changed = versions.changed() => if changed.is_err() { return },
             _ = shutdown.wait_for(|s| *s) => return,
         }
-        if !shared.is_live() {
+        // Only flags from the server are worth keeping (checked on the view itself: the
+        // snapshot and where it came from are published together).
+        let view = shared.view();
+        if !view.from_server {
             continue;
         }
-        let view = shared.view();
         let version = view.snapshot.version();
         if written == Some(version) {
             continue;

@@ -23,6 +23,9 @@ pub(crate) struct Config {
     pub(crate) metrics_interval: Duration,
     pub(crate) backoff_base: Duration,
     pub(crate) backoff_cap: Duration,
+    pub(crate) refused_retry: Duration,
+    /// A stream connection open this long resets the backoff and stops polling.
+    pub(crate) healthy_after: Duration,
     pub(crate) stream_failures_before_poll: u32,
 }
 
@@ -53,6 +56,7 @@ pub struct FlagClientBuilder {
     metrics_interval: Duration,
     backoff_base: Duration,
     backoff_cap: Duration,
+    refused_retry: Duration,
 }
 
 impl FlagClientBuilder {
@@ -68,8 +72,9 @@ impl FlagClientBuilder {
             poll_interval: Duration::from_secs(30),
             metrics: true,
             metrics_interval: Duration::from_secs(60),
-            backoff_base: Duration::from_millis(250),
-            backoff_cap: Duration::from_secs(30),
+            backoff_base: Duration::from_millis(500),
+            backoff_cap: Duration::from_secs(4),
+            refused_retry: Duration::from_secs(60),
         }
     }
 
@@ -98,6 +103,12 @@ impl FlagClientBuilder {
     }
 
     /// How often to poll `GET /sdk/flags` while streaming is impossible (default 30 s).
+    ///
+    /// Polling is a fallback for places where the stream cannot work (say, a proxy that
+    /// cuts it), never what a reconnection waits for: after three stream failures in a row
+    /// the client polls at once, then every `interval` (sooner after a failed poll), while it
+    /// keeps trying the stream with its own backoff. Polls are skipped while a stream is
+    /// open, and polling stops once a stream connection has stayed up for a minute.
     ///
     /// ```
     /// # use std::time::Duration;
@@ -129,9 +140,18 @@ impl FlagClientBuilder {
         self
     }
 
-    /// The reconnection backoff: each retry waits a random time between zero and
-    /// `min(cap, base * 2^attempt)` (defaults 250 ms and 30 s). After a few failed stream
-    /// attempts in a row the client polls for up to `cap`, then tries the stream again.
+    /// The reconnection backoff: retry number `n` after a failure waits a random time
+    /// between zero and `min(cap, base * 2^(n-1))` ("full jitter"; defaults 500 ms and 4 s).
+    ///
+    /// Why these defaults: a client should be live again as soon as the server is back, and
+    /// the longest it can wait after the server's return is `cap`; with 4 s, every client has
+    /// caught up within about 5 s of a restart, whatever the length of the outage. Full jitter
+    /// spreads the reconnections of many clients evenly over that window (with 1,000 clients,
+    /// about 25 per 100 ms) instead of a burst at the moment the server returns, and `base`
+    /// keeps a lone blip (a connection cut and refused once) to half a second. The count
+    /// starts over only after a connection stayed up for a minute (not on a mere successful
+    /// connect), so a server or proxy that accepts and cuts at once gets one attempt every
+    /// two seconds on average from each client, not a tight loop.
     ///
     /// ```
     /// # use std::time::Duration;
@@ -141,6 +161,24 @@ impl FlagClientBuilder {
     pub fn backoff(mut self, base: Duration, cap: Duration) -> Self {
         self.backoff_base = base.max(Duration::from_millis(1));
         self.backoff_cap = cap.max(self.backoff_base);
+        self
+    }
+
+    /// How often to ask again while the server refuses the SDK key with 401 or 403
+    /// (default 60 s, each wait randomly between half and one and a half times this).
+    ///
+    /// A refusal is not final: an operator may fix a misconfigured server or restore a key.
+    /// Meanwhile the client keeps its last flags, reports
+    /// [`ClientStatus::Refused`](crate::ClientStatus::Refused), logs the refusal once (not on
+    /// every retry) and becomes live again by itself once the key is accepted.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let b = flag_sdk::FlagClient::builder("http://127.0.0.1:8080", "key")
+    ///     .refused_retry(Duration::from_secs(30));
+    /// ```
+    pub fn refused_retry(mut self, every: Duration) -> Self {
+        self.refused_retry = every.max(Duration::from_millis(10));
         self
     }
 
@@ -214,6 +252,8 @@ impl FlagClientBuilder {
                 metrics_interval: self.metrics_interval,
                 backoff_base: self.backoff_base,
                 backoff_cap: self.backoff_cap,
+                refused_retry: self.refused_retry,
+                healthy_after: Duration::from_secs(60),
                 stream_failures_before_poll: 3,
             },
             http,
@@ -237,5 +277,12 @@ mod tests {
             c.stream_url.as_str(),
             "http://host:1/prefix/api/v1/sdk/stream"
         );
+    }
+
+    #[test]
+    fn build_can_run_in_a_spawned_task() {
+        fn send<T: Send>(_: &T) {}
+        let build = FlagClientBuilder::new("http://127.0.0.1:1", "k").build();
+        send(&build);
     }
 }

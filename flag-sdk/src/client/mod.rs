@@ -6,6 +6,7 @@ mod builder;
 mod reporter;
 mod source;
 mod state;
+mod status;
 mod usage;
 
 use std::sync::{Arc, Mutex};
@@ -17,6 +18,7 @@ use builder::Config;
 pub use builder::FlagClientBuilder;
 use source::InitState;
 use state::{Origin, Shared, WireSnapshot};
+pub use status::ClientStatus;
 
 use crate::{Context, Evaluation, Flag, Snapshot};
 
@@ -25,6 +27,11 @@ use crate::{Context, Evaluation, Flag, Snapshot};
 /// Cheap to clone (an `Arc`); every clone sees the same flags. Evaluation never blocks,
 /// never touches the network and never panics: an unknown flag is off. The background work
 /// stops with [`close`](Self::close), or when the last handle is dropped.
+///
+/// Until then it never gives up: after an outage it reconnects within the backoff cap of
+/// the server's return (see [`FlagClientBuilder::backoff`]), and a refused SDK key is asked
+/// again slowly ([`FlagClientBuilder::refused_retry`]) while the last flags stay in use.
+/// [`status`](Self::status) says where it stands.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), flag_sdk::Error> {
@@ -93,6 +100,7 @@ impl FlagClient {
             },
             Origin::Local,
         );
+        shared.status.offline();
         FlagClient {
             shared: Arc::new(shared),
             handle: Arc::new(Handle {
@@ -128,14 +136,22 @@ impl FlagClient {
                 shutdown.subscribe(),
             )));
         }
-        let waited = tokio::time::timeout(
+        // The watch guard is dropped within this statement: `build()` stays `Send`.
+        let state = match tokio::time::timeout(
             cfg.init_timeout,
             init_rx.wait_for(|s| *s != InitState::Pending),
         )
-        .await;
-        let ready = matches!(waited, Ok(Ok(s)) if *s == InitState::Ready);
-        if !ready {
-            tracing::warn!("the flag server did not answer in time; starting from the backup file or with every flag off");
+        .await
+        {
+            Ok(Ok(s)) => *s,
+            _ => InitState::Pending,
+        };
+        if state != InitState::Ready {
+            if state == InitState::Pending {
+                tracing::warn!("the flag server did not answer in time; starting from the backup file or with every flag off, and catching up in the background");
+            } else {
+                tracing::warn!("the flag server refused the SDK key; starting from the backup file or with every flag off, and asking again in the background");
+            }
             if let Some(path) = &cfg.backup_file {
                 if let Some(doc) = backup::read(path.clone()).await {
                     if shared.apply_snapshot(doc, Origin::Local) {
@@ -218,6 +234,52 @@ impl FlagClient {
     /// ```
     pub fn is_initialized(&self) -> bool {
         self.shared.is_live()
+    }
+
+    /// Where the client stands with the flag server: [`Live`](ClientStatus::Live) while
+    /// following it, [`Stale`](ClientStatus::Stale) on earlier flags while reconnecting,
+    /// [`Refused`](ClientStatus::Refused) while the server refuses the SDK key,
+    /// [`Connecting`](ClientStatus::Connecting) before any flags. An offline client is always
+    /// live. Whatever the status, the client keeps evaluating on the flags it has and keeps
+    /// trying to reach the server.
+    ///
+    /// ```
+    /// use flag_sdk::{ClientStatus, FlagClient};
+    /// assert_eq!(FlagClient::offline([]).status(), ClientStatus::Live);
+    /// ```
+    ///
+    /// A readiness check that tolerates a few seconds of reconnection:
+    ///
+    /// ```no_run
+    /// # fn check(flags: &flag_sdk::FlagClient) -> Result<(), String> {
+    /// use flag_sdk::ClientStatus;
+    /// match flags.status() {
+    ///     ClientStatus::Live | ClientStatus::Stale => Ok(()),
+    ///     other => Err(format!("flags are {other}")),
+    /// }
+    /// # }
+    /// ```
+    pub fn status(&self) -> ClientStatus {
+        self.shared.status.get()
+    }
+
+    /// Notifies every change of [`status`](Self::status): the receiver holds the current
+    /// status and wakes on each change.
+    ///
+    /// ```no_run
+    /// # async fn run(flags: flag_sdk::FlagClient) {
+    /// use flag_sdk::ClientStatus;
+    /// let mut status = flags.status_changes();
+    /// // Wait until the client follows the server again (with a deadline in real code).
+    /// status.wait_for(|s| *s == ClientStatus::Live).await.ok();
+    /// while status.changed().await.is_ok() {
+    ///     let now = *status.borrow_and_update();
+    ///     println!("flag client is now {now}");
+    /// }
+    /// # }
+    /// ```
+    pub fn status_changes(&self) -> watch::Receiver<ClientStatus> {
+        self.shared.status.subscribe()
     }
 
     /// Notifies every change: the receiver holds the version of the flags in use and wakes

@@ -1,7 +1,16 @@
-//! The data source: follows the SSE stream, resumes with `Last-Event-ID`, backs off with
-//! full jitter, and falls back to polling `GET /sdk/flags` when streaming keeps failing.
+//! The data source: follows the SSE stream, resumes with `Last-Event-ID`, reconnects with
+//! full-jitter backoff, and polls `GET /sdk/flags` alongside while streaming keeps failing.
+//!
+//! Two loops run side by side in one task:
+//! - the stream loop never stops trying: after a failure it waits `backoff(failures)` (at
+//!   most `backoff_cap`), after a 401/403 about `refused_retry`. Its failure count is reset
+//!   only by a connection that stayed up for `healthy_after`, so a server that accepts and
+//!   cuts at once cannot cause a tight reconnection loop.
+//! - the poll loop starts after `stream_failures_before_poll` failures in a row, polls at
+//!   once and then every `poll_interval` (sooner after a failed poll), skips its turn while a
+//!   stream is open, and stops once the stream has been healthy for `healthy_after`.
+//!   Polling is the fallback where streaming cannot work; it never delays a reconnection.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use eventsource_stream::{Event, Eventsource};
@@ -24,17 +33,30 @@ pub(crate) enum InitState {
     Pending,
     /// A snapshot from the server is in place.
     Ready,
-    /// The server refused the SDK key: no more attempts.
+    /// The server refused the SDK key at first contact: `build()` need not wait (the client
+    /// keeps retrying slowly in the background).
     Refused,
 }
 
 /// How one stream connection ended.
 #[derive(Debug)]
 enum Ended {
-    /// 401 or 403: retrying cannot help.
+    /// 401 or 403.
     Refused(StatusCode),
-    /// Reconnect; `connected` tells whether the server accepted the connection.
-    Reconnect { connected: bool },
+    /// Reconnect; `connected_for` is how long the server kept the stream open (`None`: it
+    /// was not accepted).
+    Reconnect { connected_for: Option<Duration> },
+}
+
+/// How one poll ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Polled {
+    /// Flags received, or 304.
+    Ok,
+    /// No usable answer.
+    Failed,
+    /// 401 or 403.
+    Refused,
 }
 
 #[derive(Deserialize)]
@@ -61,60 +83,148 @@ pub(crate) fn backoff(base: Duration, cap: Duration, attempt: u32) -> Duration {
     })
 }
 
-/// Runs until shutdown or until the server refuses the key.
+/// The delay before asking again after a 401/403: uniformly random between half and one
+/// and a half times `every`, so that clients refused together do not retry together.
+pub(crate) fn refused_delay(every: Duration) -> Duration {
+    let ms = every.as_millis() as u64;
+    Duration::from_millis(ms / 2 + rand::thread_rng().gen_range(0..=ms))
+}
+
+/// Runs until shutdown.
 pub(crate) async fn run(
-    shared: Arc<Shared>,
+    shared: std::sync::Arc<Shared>,
     http: reqwest::Client,
-    cfg: Arc<Config>,
+    cfg: std::sync::Arc<Config>,
     init: watch::Sender<InitState>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let (polling, wanted) = watch::channel(false);
+    tokio::join!(
+        stream_loop(&shared, &http, &cfg, &init, &polling, shutdown.clone()),
+        poll_loop(&shared, &http, &cfg, &init, wanted, shutdown),
+    );
+}
+
+async fn stream_loop(
+    shared: &Shared,
+    http: &reqwest::Client,
+    cfg: &Config,
+    init: &watch::Sender<InitState>,
+    polling: &watch::Sender<bool>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut failures: u32 = 0;
-    let mut etag: Option<String> = None;
     loop {
         let ended = tokio::select! {
-            ended = stream_once(&shared, &http, &cfg, &init) => ended,
+            ended = stream_once(shared, http, cfg, init) => ended,
             _ = shutdown.wait_for(|s| *s) => return,
         };
-        match ended {
-            Ended::Refused(status) => return refused(&init, status),
-            Ended::Reconnect { connected: true } => failures = 0,
-            Ended::Reconnect { connected: false } => failures = failures.saturating_add(1),
-        }
-        if failures >= cfg.stream_failures_before_poll {
-            // Streaming keeps failing: poll for a while, then try the stream again.
-            let until = Instant::now() + cfg.backoff_cap;
-            loop {
-                if let Err(status) = poll_once(&shared, &http, &cfg, &init, &mut etag).await {
-                    return refused(&init, status);
-                }
-                let wake = (Instant::now() + cfg.poll_interval).min(until);
-                tokio::select! {
-                    _ = tokio::time::sleep_until(wake) => {}
-                    _ = shutdown.wait_for(|s| *s) => return,
-                }
-                if Instant::now() >= until {
-                    break;
-                }
+        let delay = match ended {
+            Ended::Refused(status) => {
+                tracing::debug!(%status, "flag stream: the SDK key is refused");
+                refused(shared, init);
+                // Asking more often than `refused_retry` cannot help: no polling meanwhile.
+                failures = 0;
+                polling.send_if_modified(|p| std::mem::replace(p, false));
+                refused_delay(cfg.refused_retry)
             }
-        } else {
-            let delay = backoff(cfg.backoff_base, cfg.backoff_cap, failures.max(1));
-            tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
-                _ = shutdown.wait_for(|s| *s) => return,
+            Ended::Reconnect { connected_for } => {
+                if connected_for.is_some_and(|d| d >= cfg.healthy_after) {
+                    // The stream works: start the backoff over, and stop polling.
+                    failures = 0;
+                    polling.send_if_modified(|p| std::mem::replace(p, false));
+                }
+                failures = failures.saturating_add(1);
+                if failures >= cfg.stream_failures_before_poll {
+                    polling.send_if_modified(|p| !std::mem::replace(p, true));
+                }
+                backoff(cfg.backoff_base, cfg.backoff_cap, failures)
             }
+        };
+        tracing::debug!(?delay, failures, "flag stream: reconnecting after a delay");
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = shutdown.wait_for(|s| *s) => return,
         }
     }
 }
 
-fn refused(init: &watch::Sender<InitState>, status: StatusCode) {
-    tracing::error!(%status, "the flag server refused the SDK key; no more attempts (flags stay as they are)");
-    init.send_replace(InitState::Refused);
+async fn poll_loop(
+    shared: &Shared,
+    http: &reqwest::Client,
+    cfg: &Config,
+    init: &watch::Sender<InitState>,
+    mut wanted: watch::Receiver<bool>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut etag: Option<String> = None;
+    loop {
+        tokio::select! {
+            w = wanted.wait_for(|w| *w) => if w.is_err() { return },
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+        tracing::debug!("flag stream keeps failing: polling alongside");
+        let mut failures: u32 = 0;
+        // The first poll goes out at once.
+        while *wanted.borrow() {
+            let next = if shared.status.is_stream_up() {
+                cfg.poll_interval
+            } else {
+                let polled = tokio::select! {
+                    p = poll_once(shared, http, cfg, init, &mut etag) => p,
+                    _ = shutdown.wait_for(|s| *s) => return,
+                };
+                match polled {
+                    Polled::Ok => {
+                        failures = 0;
+                        cfg.poll_interval
+                    }
+                    Polled::Failed => {
+                        // Polling starts after the stream has failed a few times: its retries
+                        // go on from that level, not from the shortest delay, so that they add
+                        // little to the load on a server that is coming back.
+                        failures = failures.saturating_add(1);
+                        let level = failures.saturating_add(cfg.stream_failures_before_poll);
+                        backoff(cfg.backoff_base, cfg.backoff_cap, level).min(cfg.poll_interval)
+                    }
+                    Polled::Refused => refused_delay(cfg.refused_retry),
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(next) => {}
+                w = wanted.wait_for(|w| !*w) => if w.is_err() { return },
+                _ = shutdown.wait_for(|s| *s) => return,
+            }
+        }
+        shared.status.poll_ok(false);
+        tracing::debug!("flag stream healthy again: polling stopped");
+    }
+}
+
+fn refused(shared: &Shared, init: &watch::Sender<InitState>) {
+    shared.status.refused();
+    init.send_if_modified(|s| {
+        let first = *s == InitState::Pending;
+        if first {
+            *s = InitState::Refused;
+        }
+        first
+    });
 }
 
 fn mark_ready(shared: &Shared, init: &watch::Sender<InitState>) {
     if shared.is_live() && *init.borrow() != InitState::Ready {
         init.send_replace(InitState::Ready);
+    }
+}
+
+/// Clears `up` when dropped: the stream's status follows the connection even when the
+/// future is cancelled (shutdown).
+struct StreamUp<'a>(&'a Shared);
+
+impl Drop for StreamUp<'_> {
+    fn drop(&mut self) {
+        self.0.status.stream_up(false);
     }
 }
 
@@ -134,7 +244,9 @@ async fn stream_once(
         Ok(r) => r,
         Err(e) => {
             tracing::debug!(error = %e, "flag stream: cannot connect");
-            return Ended::Reconnect { connected: false };
+            return Ended::Reconnect {
+                connected_for: None,
+            };
         }
     };
     let status = resp.status();
@@ -142,10 +254,16 @@ async fn stream_once(
         return Ended::Refused(status);
     }
     if !status.is_success() {
-        tracing::debug!(%status, "flag stream: refused for now");
-        return Ended::Reconnect { connected: false };
+        tracing::debug!(%status, "flag stream: not accepted for now");
+        return Ended::Reconnect {
+            connected_for: None,
+        };
     }
     tracing::debug!("flag stream: connected");
+    let connected = Instant::now();
+    shared.status.accepted();
+    shared.status.stream_up(true);
+    let _up = StreamUp(shared);
     let mut events = resp.bytes_stream().eventsource();
     while let Some(event) = events.next().await {
         let event = match event {
@@ -167,7 +285,10 @@ async fn stream_once(
             }
         }
     }
-    Ended::Reconnect { connected: true }
+    tracing::debug!("flag stream: ended");
+    Ended::Reconnect {
+        connected_for: Some(connected.elapsed()),
+    }
 }
 
 fn handle(shared: &Shared, event: &Event) -> Result<Outcome, String> {
@@ -207,14 +328,14 @@ fn handle(shared: &Shared, event: &Event) -> Result<Outcome, String> {
     }
 }
 
-/// One `GET /sdk/flags` with `If-None-Match`; `Err` when the key is refused.
+/// One `GET /sdk/flags` with `If-None-Match`.
 async fn poll_once(
     shared: &Shared,
     http: &reqwest::Client,
     cfg: &Config,
     init: &watch::Sender<InitState>,
     etag: &mut Option<String>,
-) -> Result<(), StatusCode> {
+) -> Polled {
     let mut req = http.get(cfg.flags_url.clone());
     if let (Some(tag), true) = (etag.as_deref(), shared.is_live()) {
         req = req.header(IF_NONE_MATCH, tag);
@@ -223,20 +344,26 @@ async fn poll_once(
         Ok(r) => r,
         Err(e) => {
             tracing::debug!(error = %e, "flag poll: cannot connect");
-            return Ok(());
+            shared.status.poll_ok(false);
+            return Polled::Failed;
         }
     };
     let status = resp.status();
     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-        return Err(status);
+        tracing::debug!(%status, "flag poll: the SDK key is refused");
+        refused(shared, init);
+        return Polled::Refused;
     }
     if status == StatusCode::NOT_MODIFIED {
+        shared.status.accepted();
+        shared.status.poll_ok(true);
         mark_ready(shared, init);
-        return Ok(());
+        return Polled::Ok;
     }
     if !status.is_success() {
-        tracing::debug!(%status, "flag poll: refused for now");
-        return Ok(());
+        tracing::debug!(%status, "flag poll: not answered for now");
+        shared.status.poll_ok(false);
+        return Polled::Failed;
     }
     let tag = resp
         .headers()
@@ -247,11 +374,17 @@ async fn poll_once(
         Ok(wire) => {
             shared.apply_snapshot(wire, Origin::Server);
             *etag = tag;
+            shared.status.accepted();
+            shared.status.poll_ok(true);
             mark_ready(shared, init);
+            Polled::Ok
         }
-        Err(e) => tracing::warn!(error = %e, "flag poll: unusable answer"),
+        Err(e) => {
+            tracing::warn!(error = %e, "flag poll: unusable answer");
+            shared.status.poll_ok(false);
+            Polled::Failed
+        }
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -273,5 +406,15 @@ mod tests {
             .filter(|_| backoff(base, cap, 10) < Duration::from_secs(5))
             .count();
         assert!(small > 0);
+    }
+
+    #[test]
+    fn refusals_are_retried_slowly_and_spread() {
+        let every = Duration::from_secs(60);
+        let delays: Vec<_> = (0..200).map(|_| refused_delay(every)).collect();
+        assert!(delays
+            .iter()
+            .all(|d| *d >= every / 2 && *d <= every * 3 / 2));
+        assert!(delays.iter().any(|d| *d != delays[0]), "jittered");
     }
 }

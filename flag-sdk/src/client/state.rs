@@ -8,6 +8,7 @@ use arc_swap::ArcSwap;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use super::status::StatusCell;
 use super::usage::{next_table, CounterTable, Usage};
 use crate::{Context, Evaluation, Flag, Snapshot};
 
@@ -16,6 +17,9 @@ use crate::{Context, Evaluation, Flag, Snapshot};
 pub(crate) struct View {
     pub(crate) snapshot: Arc<Snapshot>,
     pub(crate) counters: CounterTable,
+    /// The snapshot came from the server (not from the backup file or an offline set). Kept
+    /// with the snapshot, so that a reader never sees one without the other.
+    pub(crate) from_server: bool,
 }
 
 /// A snapshot as sent by the server (`GET /sdk/flags`, the stream's `snapshot` event) and
@@ -67,6 +71,8 @@ pub(crate) struct Shared {
     live: AtomicBool,
     /// Serialises writers; readers never take it.
     write: Mutex<()>,
+    /// Where the client stands with the server.
+    pub(crate) status: StatusCell,
 }
 
 impl Shared {
@@ -77,6 +83,7 @@ impl Shared {
             usage: metrics.then(Usage::new),
             live: AtomicBool::new(false),
             write: Mutex::new(()),
+            status: StatusCell::new(),
         }
     }
 
@@ -140,7 +147,7 @@ impl Shared {
         }
     }
 
-    fn install(&self, snapshot: Snapshot) {
+    fn install(&self, snapshot: Snapshot, from_server: bool) {
         let prev = self.view.load_full();
         let counters = match &self.usage {
             Some(usage) => next_table(
@@ -154,6 +161,7 @@ impl Shared {
         self.view.store(Arc::new(View {
             snapshot: Arc::new(snapshot),
             counters,
+            from_server,
         }));
         self.version_tx.send_replace(version);
     }
@@ -205,10 +213,11 @@ impl Shared {
                 }
             }
         }
-        self.install(next);
         if origin == Origin::Server {
             self.live.store(true, Ordering::Release);
         }
+        self.install(next, origin == Origin::Server);
+        self.status.data(origin == Origin::Server);
         true
     }
 
@@ -241,7 +250,7 @@ impl Shared {
                 )
             }
         };
-        self.install(next);
+        self.install(next, true);
         Outcome::Applied
     }
 
@@ -253,7 +262,7 @@ impl Shared {
             Outcome::Applied => {}
             other => return other,
         }
-        self.install(prev.snapshot.with_delete(key, version));
+        self.install(prev.snapshot.with_delete(key, version), true);
         Outcome::Applied
     }
 
@@ -344,10 +353,12 @@ mod tests {
             "events need a snapshot first"
         );
         assert!(s.apply_snapshot(wire(9, serde_json::json!([])), Origin::Local));
+        assert!(!s.view().from_server, "a backup is not worth backing up");
         assert!(
             s.apply_snapshot(wire(2, serde_json::json!([])), Origin::Server),
             "the server wins over a backup"
         );
+        assert!(s.view().from_server);
         assert!(!s.apply_snapshot(wire(9, serde_json::json!([])), Origin::Local));
         assert!(!s.apply_snapshot(wire(1, serde_json::json!([])), Origin::Server));
     }

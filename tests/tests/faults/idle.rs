@@ -4,10 +4,11 @@ use std::time::Duration;
 
 use flag_tests::redis::RedisServer;
 
-use crate::util::{instance, wait_until};
+use crate::support::{instance, wait_until, EXCLUSIVE};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_idle_instances_with_many_environments_send_few_commands() {
+    let _exclusive = EXCLUSIVE.lock().await;
     const ENVIRONMENTS: usize = 1000;
     let redis = RedisServer::start_volatile();
     let a = instance(&redis, "idle").await;

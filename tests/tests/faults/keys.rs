@@ -6,10 +6,11 @@ use std::time::Duration;
 use flag_sdk::FlagClient;
 use flag_tests::redis::RedisServer;
 
-use crate::util::instance;
+use crate::support::{instance, EXCLUSIVE};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_issued_on_one_instance_is_accepted_at_once_on_another() {
+    let _exclusive = EXCLUSIVE.lock().await;
     let redis = RedisServer::start();
     let a = instance(&redis, "keys").await;
     let b = instance(&redis, "keys").await;
@@ -35,6 +36,7 @@ async fn a_key_issued_on_one_instance_is_accepted_at_once_on_another() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_unknown_keys_costs_the_store_little() {
+    let _exclusive = EXCLUSIVE.lock().await;
     let redis = RedisServer::start();
     let a = instance(&redis, "flood").await;
     let before = redis.commands_processed();

@@ -1,9 +1,12 @@
-//! The fault suite: real `redis-server` and flag-server processes and instances, killed and
-//! restarted while clients use them. Every wait is for a condition, bounded by a deadline.
+//! The fault suite: real `redis-server` and flag-server processes and instances, crashed with
+//! SIGKILL or emptied and restarted while clients use them; outages, refused keys, and many SDK
+//! clients reconnecting at once. Every wait is for a condition, bounded by a deadline.
 //! Run alone with `cargo test -p flag-tests --test faults -- --nocapture` (the figures are
 //! printed).
 
 mod idle;
 mod keys;
+mod sdk_outage;
 mod store_loss;
-mod util;
+mod storm;
+mod support;

@@ -10,7 +10,7 @@ use flag_tests::redis::RedisServer;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::util::{instance, wait_until};
+use crate::support::{instance, wait_until, EXCLUSIVE};
 
 /// Within this long after Redis is back, everything must be restored.
 const RECOVERY: Duration = Duration::from_secs(5);
@@ -48,6 +48,7 @@ fn record_versions(client: &FlagClient) -> Arc<Mutex<Vec<u64>>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_restarted_empty_is_restored_from_memory() {
+    let _exclusive = EXCLUSIVE.lock().await;
     let mut redis = RedisServer::start_volatile();
     let a = instance(&redis, "loss").await;
     let b = instance(&redis, "loss").await;
@@ -178,6 +179,7 @@ async fn redis_restarted_empty_is_restored_from_memory() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn writes_acknowledged_before_redis_is_killed_survive() {
+    let _exclusive = EXCLUSIVE.lock().await;
     let mut redis = RedisServer::start();
     let a = instance(&redis, "burst").await;
     let acked = Arc::new(Mutex::new(Vec::<(String, u64)>::new()));
@@ -253,6 +255,7 @@ async fn writes_acknowledged_before_redis_is_killed_survive() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_instance_started_on_the_emptied_redis_gets_the_state_of_a_running_one() {
+    let _exclusive = EXCLUSIVE.lock().await;
     let mut redis = RedisServer::start_volatile();
     let a = instance(&redis, "fresh").await;
     for key in ["one", "two", "three"] {

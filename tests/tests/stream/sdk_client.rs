@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use flag_sdk::{Context, FlagClient, ReasonKind};
+use flag_sdk::{ClientStatus, Context, FlagClient, ReasonKind};
 use serde_json::json;
 
 use std::sync::atomic::Ordering;
@@ -55,10 +55,19 @@ async fn the_client_follows_changes_and_notifies_them() {
 }
 
 #[tokio::test]
-async fn a_refused_key_does_not_fail_build_and_stops_retrying() {
-    let server = Server::embedded().await;
+async fn a_refused_key_does_not_fail_build_and_is_retried_until_accepted() {
+    // The server that issued the key, and a misconfigured one (other data) that refuses it.
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::embedded_in(dir.path()).await;
+    let admin = server.admin();
+    admin.create("new_checkout", true).await;
+    let (_, key) = admin.sdk_key().await;
+    let stranger = Server::embedded().await;
+    let proxy = Proxy::start(Some(socket_addr(&stranger.url()))).await;
+
     let started = Instant::now();
-    let client = builder(server.url(), "sdk-not-a-key")
+    let client = builder(proxy.url(), &key)
+        .refused_retry(Duration::from_millis(200))
         .init_timeout(Duration::from_secs(10))
         .build()
         .await
@@ -68,7 +77,26 @@ async fn a_refused_key_does_not_fail_build_and_stops_retrying() {
         "401 ends the wait at once"
     );
     assert!(!client.is_initialized());
-    assert!(!client.is_enabled("anything"));
+    assert!(!client.is_enabled("new_checkout"));
+    assert_eq!(client.status(), ClientStatus::Refused);
+    // Retried, and refused again: the status stays, evaluation goes on (everything off).
+    let until = Instant::now() + Duration::from_millis(600);
+    while Instant::now() < until {
+        assert_eq!(client.status(), ClientStatus::Refused);
+        assert!(!client.is_enabled("new_checkout"));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // The misconfigured server is replaced by one that accepts the key: the client
+    // follows it, by itself.
+    proxy.set_target(Some(socket_addr(&server.url())));
+    stranger.stop().await;
+    wait_until("the client is live", T, || {
+        let done = client.status() == ClientStatus::Live && client.is_enabled("new_checkout");
+        async move { done }
+    })
+    .await;
+    assert!(client.is_initialized());
     client.close().await;
 }
 
