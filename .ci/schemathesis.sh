@@ -12,10 +12,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION=4.32.5
-VENV=${SCHEMATHESIS_VENV:-target/schemathesis-venv}
+VENV=$(realpath -m "${SCHEMATHESIS_VENV:-target/schemathesis-venv}")
 PROFILE=${SCHEMATHESIS_PROFILE:-debug}
 MAX_EXAMPLES=${SCHEMATHESIS_MAX_EXAMPLES:-60}
 MAX_TIME=${SCHEMATHESIS_MAX_TIME:-150}
+REPORT_DIR=$(realpath -m target/schemathesis-report)
 started=$(date +%s)
 
 # 1. schemathesis, pinned, in a virtual environment under target/ (ignored by git).
@@ -68,6 +69,8 @@ api() { # method path [body]
 }
 api PUT /environments/schemathesis-sdk >/dev/null
 api POST /environments/schemathesis-sdk/flags '{"key":"fuzzed","enabled":true,"percentage":50}' >/dev/null
+# The document's examples name production/new_checkout: let them find a flag.
+api POST /environments/production/flags '{"key":"new_checkout","enabled":true,"percentage":5}' >/dev/null
 SCHEMATHESIS_SDK_KEY=$(api POST /environments/schemathesis-sdk/sdk-keys '{"name":"schemathesis"}' |
   "$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["key"])')
 export SCHEMATHESIS_SDK_KEY
@@ -102,15 +105,16 @@ include-name-regex = "^(POST /api/v1/environments/\\{env\\}/(flags|apply)|(PUT|P
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "412", "429", "5xx"]
 EOF
 set +e
-"$VENV/bin/schemathesis" --config-file "$work/schemathesis.toml" run "$base/openapi.json" \
+# From the temporary directory, so that schemathesis' cache (.schemathesis/) lands there.
+(cd "$work" && "$VENV/bin/schemathesis" --config-file "$work/schemathesis.toml" run "$base/openapi.json" \
   --checks all \
   --max-examples "$MAX_EXAMPLES" \
   --max-time "$MAX_TIME" \
   --workers 1 \
   --generation-database none \
-  --report junit --report-dir "$work/report" \
+  --report junit --report-dir "$REPORT_DIR" \
   ${SCHEMATHESIS_SEED:+--seed "$SCHEMATHESIS_SEED"} \
-  --no-color "$@" | tee "$work/schemathesis.out"
+  --no-color "$@") | tee "$work/schemathesis.out"
 status=${PIPESTATUS[0]}
 set -e
 
@@ -121,7 +125,7 @@ if grep -qE 'panicked|internal error' "$work/server.log"; then
   status=1
 fi
 summary=$(grep -E '^[=]+ .*(passed|failed|error).* in ' "$work/schemathesis.out" | tail -n1 | tr -d '=' | sed 's/^ *//;s/ *$//')
-cases=$(sed -n 's/.*Test cases:.*\b\([0-9][0-9]*\) generated.*/\1/p' "$work/schemathesis.out" | tail -n1)
+cases=$(grep -A1 '^Test cases:' "$work/schemathesis.out" | sed -n 's/^ *\([0-9][0-9]*\) generated.*/\1/p' | tail -n1)
 elapsed=$(($(date +%s) - started))
 if [ "$status" -eq 0 ]; then
   echo "schemathesis: OK, ${cases:-?} generated cases, 0 failures ($summary; ${elapsed}s in all)"
