@@ -106,6 +106,7 @@ pub async fn apply(
         dry_run: query_bool(&params, "dry_run", false)?,
         prune: query_bool(&params, "prune", false)?,
     };
+    super::input::expect_object(&body.0)?;
     let doc: ApplyDocument = parse_json(&body.0)?;
     let wanted = parse_flags(doc.flags)?;
     let meta = change_meta(&req, &admin)?;
@@ -143,6 +144,10 @@ fn parse_flags(values: Vec<serde_json::Value>) -> Result<Vec<Flag>> {
     let mut seen = HashSet::new();
     for (i, value) in values.into_iter().enumerate() {
         let prefix = format!("flags[{i}]");
+        if !value.is_object() {
+            errors.push(prefix, "a flag is a JSON object");
+            continue;
+        }
         match FlagInput::from_value(value).and_then(|input| input.validate()) {
             Ok(flag) => {
                 if !seen.insert(flag.key.clone()) {

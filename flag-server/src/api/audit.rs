@@ -15,14 +15,19 @@ use crate::store::AuditEntry;
 pub const DEFAULT_LIMIT: usize = 50;
 /// Largest `limit`.
 pub const MAX_LIMIT: usize = 1000;
+/// Largest `before`: versions are 64-bit signed integers in the API (`int64`).
+pub const MAX_VERSION: u64 = i64::MAX as u64;
 
 /// Query parameters of the audit log.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// How many entries, 1 to 1000; default 50.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
-    /// Only entries of versions below this one (for paging: the last version seen).
+    /// Only entries of versions below this one (for paging: the last version seen); at most
+    /// 2^63 - 1, like every version.
+    #[param(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
     pub before: Option<u64>,
 }
 
@@ -55,6 +60,11 @@ pub async fn list(
         limit: query_u64(&params, "limit")?.map(|l| usize::try_from(l).unwrap_or(usize::MAX)),
         before: query_u64(&params, "before")?,
     };
+    if let Some(before) = query.before.filter(|&b| b > MAX_VERSION) {
+        return Err(Error::BadRequest(format!(
+            "before must be between 0 and {MAX_VERSION}, got {before}"
+        )));
+    }
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(Error::BadRequest(format!(

@@ -79,6 +79,7 @@ fn written_flag(changes: &[Change]) -> Result<&Flag> {
 /// Parses a flag body; its key must equal `path_key` when one is given.
 fn parse_flag(bytes: &[u8], path_key: Option<&FlagKey>) -> Result<Flag> {
     // Malformed JSON is reported as such; type errors and unknown fields with their path.
+    super::input::expect_object(bytes)?;
     let value: serde_json::Value = super::input::parse_json(bytes)?;
     let input = FlagInput::from_value(value)?;
     check_key(&input, path_key)?;
@@ -269,7 +270,7 @@ fn stale(e: Error, env: &EnvName, key: &FlagKey, expected: Option<u64>) -> Error
     params(("env" = String, Path, description = "Environment name"), ("key" = String, Path, description = "Flag key"),
            ("If-Match" = Option<String>, Header, description = "The version read (its ETag)"),
            ("X-Change-Reason" = Option<String>, Header, description = "Why, for the audit log")),
-    request_body(content = Object, description = "A JSON merge patch of the flag's fields", content_type = "application/merge-patch+json"),
+    request_body(content = crate::openapi::FlagPatchDoc, description = "A JSON merge patch of the flag's fields", content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "Patched", body = crate::openapi::FlagDoc),
         (status = 400, description = "Invalid patch or resulting flag", body = super::problem::Problem, content_type = "application/problem+json"),

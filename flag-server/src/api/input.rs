@@ -98,7 +98,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let bytes = JsonBytes::from_request(req, payload);
-        Box::pin(async move { parse_json(&bytes.await?.0).map(Json) })
+        Box::pin(async move {
+            let bytes = bytes.await?.0;
+            expect_object(&bytes)?;
+            parse_json(&bytes).map(Json)
+        })
     }
 }
 
@@ -163,6 +167,19 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
         .map_err(|e| Error::BadRequest(format!("malformed JSON: {e}")))?;
     Ok(value)
 }
+
+/// A body must be a JSON object (serde would otherwise read a struct from an array too).
+pub fn expect_object(bytes: &[u8]) -> Result<()> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => Ok(()),
+        _ => Err(Error::BadRequest(
+            "the request body must be a JSON object".into(),
+        )),
+    }
+}
+
+/// Longest version in `If-Match`: 19 digits (every version fits in 63 bits).
+const MAX_VERSION_DIGITS: usize = 19;
 
 /// The query parameters of a request, checked against the names a route knows (an unknown
 /// one, like a misspelt `dryrun`, is a 400 rather than silently ignored).
@@ -267,6 +284,13 @@ fn parse_etag(text: &str) -> Option<u64> {
         .strip_prefix('"')
         .and_then(|t| t.strip_suffix('"'))
         .unwrap_or(text);
+    // Digits only: no sign, no spaces, as the OpenAPI pattern of If-Match says.
+    if text.is_empty()
+        || text.len() > MAX_VERSION_DIGITS
+        || !text.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
     text.parse().ok()
 }
 
@@ -290,17 +314,15 @@ pub fn change_meta(req: &HttpRequest, admin: &Admin) -> Result<ChangeMeta> {
     let reason = match req.headers().get("x-change-reason") {
         None => None,
         Some(v) => {
-            let text = v
-                .to_str()
-                .map_err(|_| {
-                    Error::BadRequest("X-Change-Reason must be visible ASCII text".into())
-                })?
-                .trim();
+            let text = v.to_str().map_err(|_| {
+                Error::BadRequest("X-Change-Reason must be visible ASCII text".into())
+            })?;
             if text.len() > MAX_REASON_LEN {
                 return Err(Error::BadRequest(format!(
                     "X-Change-Reason must be at most {MAX_REASON_LEN} bytes"
                 )));
             }
+            let text = text.trim();
             (!text.is_empty()).then(|| text.to_owned())
         }
     };
@@ -322,5 +344,9 @@ mod tests {
         assert_eq!(parse_etag("7"), Some(7));
         assert_eq!(parse_etag("\"x\""), None);
         assert_eq!(parse_etag("\"7\", \"8\""), None);
+        assert_eq!(parse_etag("\"+7\""), None);
+        assert_eq!(parse_etag("\"\""), None);
+        assert_eq!(parse_etag(&"9".repeat(20)), None);
+        assert_eq!(parse_etag(&"9".repeat(19)), Some(9_999_999_999_999_999_999));
     }
 }

@@ -54,7 +54,12 @@ fn extractor_error(detail: String) -> actix_web::Error {
 /// Registers every route, and the extractor configurations that turn their failures into
 /// problem+json.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let not_allowed = || web::to(problem::method_not_allowed);
+    // A known path with another method: 405 with `Allow` listing the path's methods.
+    let not_allowed = |allow: &'static str| {
+        web::to(move |req: actix_web::HttpRequest| async move {
+            problem::method_not_allowed(&req, allow)
+        })
+    };
     cfg.app_data(
         web::PathConfig::default()
             .error_handler(|e, _| extractor_error(format!("invalid path: {e}"))),
@@ -70,41 +75,41 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/healthz")
             .route(web::get().to(ops::healthz))
-            .default_service(not_allowed()),
+            .default_service(not_allowed("GET")),
     )
     .service(
         web::resource("/readyz")
             .route(web::get().to(ops::readyz))
-            .default_service(not_allowed()),
+            .default_service(not_allowed("GET")),
     )
     .service(
         web::resource("/metrics")
             .route(web::get().to(ops::metrics))
-            .default_service(not_allowed()),
+            .default_service(not_allowed("GET")),
     )
     .service(
         web::resource("/openapi.json")
             .route(web::get().to(ops::openapi))
-            .default_service(not_allowed()),
+            .default_service(not_allowed("GET")),
     )
     .service(
         web::scope("/api/v1")
             .service(
                 web::resource("/environments")
                     .route(web::get().to(environments::list))
-                    .default_service(not_allowed()),
+                    .default_service(not_allowed("GET")),
             )
             .service(
                 web::resource("/environments/{env}")
                     .route(web::put().to(environments::create))
                     .route(web::delete().to(environments::delete))
-                    .default_service(not_allowed()),
+                    .default_service(not_allowed("PUT, DELETE")),
             )
             .service(
                 web::resource("/environments/{env}/flags")
                     .route(web::get().to(flags::list))
                     .route(web::post().to(flags::create))
-                    .default_service(not_allowed()),
+                    .default_service(not_allowed("GET, POST")),
             )
             .service(
                 web::resource("/environments/{env}/flags/{key}")
@@ -112,53 +117,53 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::put().to(flags::replace))
                     .route(web::patch().to(flags::patch))
                     .route(web::delete().to(flags::delete))
-                    .default_service(not_allowed()),
+                    .default_service(not_allowed("GET, PUT, PATCH, DELETE")),
             )
             .service(
                 web::resource("/environments/{env}/apply")
                     .route(web::post().to(apply::apply))
-                    .default_service(not_allowed()),
+                    .default_service(not_allowed("POST")),
             )
             .service(
                 web::resource("/environments/{env}/audit")
                     .route(web::get().to(audit::list))
-                    .default_service(not_allowed()),
+                    .default_service(not_allowed("GET")),
             )
             .service(
                 web::resource("/environments/{env}/stream")
                     .route(web::get().to(stream::environment_stream))
-                    .default_service(not_allowed()),
+                    .default_service(not_allowed("GET")),
             )
             .service(
                 web::resource("/environments/{env}/sdk-keys")
                     .route(web::post().to(sdk_keys::create))
                     .route(web::get().to(sdk_keys::list))
-                    .default_service(not_allowed()),
+                    .default_service(not_allowed("POST, GET")),
             )
             .service(
                 web::resource("/environments/{env}/sdk-keys/{id}")
                     .route(web::delete().to(sdk_keys::revoke))
-                    .default_service(not_allowed()),
+                    .default_service(not_allowed("DELETE")),
             )
             .service(
                 web::resource("/sdk/flags")
                     .route(web::get().to(sdk::flags))
-                    .default_service(not_allowed()),
+                    .default_service(not_allowed("GET")),
             )
             .service(
                 web::resource("/sdk/stream")
                     .route(web::get().to(stream::sdk_stream))
-                    .default_service(not_allowed()),
+                    .default_service(not_allowed("GET")),
             )
             .service(
                 web::resource("/sdk/evaluate")
                     .route(web::post().to(sdk::evaluate))
-                    .default_service(not_allowed()),
+                    .default_service(not_allowed("POST")),
             )
             .service(
                 web::resource("/sdk/metrics")
                     .route(web::post().to(sdk::metrics))
-                    .default_service(not_allowed()),
+                    .default_service(not_allowed("POST")),
             ),
     )
     .default_service(web::to(problem::not_found));

@@ -158,11 +158,19 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
         .response()
 }
 
-/// Answers a known path with a method it does not have.
-pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    Error::MethodNotAllowed(format!("{} is not allowed on {}", req.method(), req.path()))
-        .to_problem()
-        .response()
+/// Answers a known path with a method it does not have: 405 with `Allow` naming the methods
+/// the path has (RFC 9110, section 15.5.6).
+pub fn method_not_allowed(req: &HttpRequest, allow: &'static str) -> HttpResponse {
+    let mut res = Error::MethodNotAllowed(format!(
+        "{} is not allowed on {}; allowed: {allow}",
+        req.method(),
+        req.path()
+    ))
+    .to_problem()
+    .response();
+    res.headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static(allow));
+    res
 }
 
 /// Rewrites any error response that is not problem+json yet (raised inside actix itself)

@@ -169,11 +169,34 @@ pub async fn evaluate(
 #[serde(deny_unknown_fields)]
 pub struct Counts {
     /// Evaluations that answered true.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
+    #[schema(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
     pub yes: u64,
     /// Evaluations that answered false.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
+    #[schema(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
     pub no: u64,
+}
+
+/// Largest count: the API's integers are 64-bit signed (`int64`).
+const MAX_COUNT: u64 = i64::MAX as u64;
+
+/// A count: a whole number from 0 to 2^63 - 1. JSON does not tell integers from other
+/// numbers, so `3.0` is 3, as JSON Schema's `integer` has it.
+fn count<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    let whole = match (n.as_u64(), n.as_f64()) {
+        (Some(u), _) => Some(u),
+        (None, Some(f)) if f.fract() == 0.0 && (0.0..=MAX_COUNT as f64).contains(&f) => {
+            Some(f as u64)
+        }
+        _ => None,
+    };
+    whole.filter(|&u| u <= MAX_COUNT).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "a count is a whole number from 0 to {MAX_COUNT}, got {n}"
+        ))
+    })
 }
 
 /// `{"period_start","period_end","flags":{"a":{"yes":n,"no":m}}}`.
@@ -184,7 +207,8 @@ pub struct MetricsReport {
     pub period_start: DateTime<Utc>,
     /// End of the counting period.
     pub period_end: DateTime<Utc>,
-    /// Counts by flag key.
+    /// Counts by flag key (at most 10000 keys); counts of keys that cannot name a flag are
+    /// left out.
     pub flags: HashMap<String, Counts>,
 }
 

@@ -7,21 +7,23 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::input::{env_name, parse_json, OptionalJsonBytes};
+use super::input::{env_name, expect_object, parse_json, OptionalJsonBytes};
 use super::AppState;
 use crate::auth::{hash_secret, random_secret, Admin};
 use crate::error::{Error, Result};
 use crate::store::SdkKeyRecord;
 
-/// Longest key name, in bytes.
+/// Longest key name, in characters.
 const MAX_NAME_LEN: usize = 128;
 
 /// The body of `POST .../sdk-keys` (optional).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSdkKey {
-    /// A label for people, e.g. `checkout-service`; default `sdk-key`.
+    /// A label for people, e.g. `checkout-service`, 1 to 128 characters, not only spaces;
+    /// default `sdk-key`.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 128, pattern = "\\S")]
     pub name: Option<String>,
 }
 
@@ -87,20 +89,22 @@ pub async fn create(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     let env = env_name(&path)?;
+    // No body and a JSON `null` both mean the defaults.
     let request: NewSdkKey = match body.0 {
-        Some(b) => parse_json(&b)?,
-        None => NewSdkKey::default(),
+        Some(b) if b.trim_ascii() != b"null" => {
+            expect_object(&b)?;
+            parse_json(&b)?
+        }
+        _ => NewSdkKey::default(),
     };
-    let name = request
-        .name
-        .map(|n| n.trim().to_owned())
-        .unwrap_or_else(|| "sdk-key".into());
-    if name.is_empty() || name.len() > MAX_NAME_LEN {
+    let name = request.name.unwrap_or_else(|| "sdk-key".into());
+    if name.chars().count() > MAX_NAME_LEN || name.trim().is_empty() {
         return Err(Error::Invalid(flag_sdk::ValidationErrors::single(
             "name",
-            format!("must be 1 to {MAX_NAME_LEN} bytes"),
+            format!("must be 1 to {MAX_NAME_LEN} characters, not only spaces"),
         )));
     }
+    let name = name.trim().to_owned();
     state.hub.view_or_load(&env).await?;
     let secret = random_secret(&format!("sdk-{env}"));
     let mut id = [0u8; 8];

@@ -357,6 +357,112 @@ fn cases() -> Vec<Case> {
         )
     });
     v.push(Case {
+        headers: &[("if-match", "\"+1\"")],
+        ..case(
+            "If-Match with a sign",
+            M::PUT,
+            EXISTING,
+            r#"{"key": "existing"}"#,
+            400,
+            "If-Match",
+        )
+    });
+    v.push(Case {
+        headers: &[("if-match", "\"\"")],
+        ..case(
+            "If-Match empty",
+            M::PUT,
+            EXISTING,
+            r#"{"key": "existing"}"#,
+            400,
+            "If-Match",
+        )
+    });
+    v.push(Case {
+        headers: &[("if-match", "\"12345678901234567890\"")],
+        ..case(
+            "If-Match beyond 19 digits",
+            M::PUT,
+            EXISTING,
+            r#"{"key": "existing"}"#,
+            400,
+            "If-Match",
+        )
+    });
+    v.push(case(
+        "audit before beyond 2^63 - 1",
+        M::GET,
+        "/environments/production/audit?before=9223372036854775808",
+        "",
+        400,
+        "before",
+    ));
+    v.push(case(
+        "flag body is an array",
+        M::POST,
+        FLAGS,
+        r#"["a"]"#,
+        400,
+        "JSON object",
+    ));
+    v.push(case(
+        "apply body is an array",
+        M::POST,
+        "/environments/production/apply",
+        r#"[[]]"#,
+        400,
+        "JSON object",
+    ));
+    v.push(case(
+        "apply flag is an array",
+        M::POST,
+        "/environments/production/apply",
+        r#"{"flags": [["a"]]}"#,
+        400,
+        "flags[0]",
+    ));
+    v.push(case(
+        "SDK key name of spaces",
+        M::POST,
+        "/environments/production/sdk-keys",
+        r#"{"name": "   "}"#,
+        400,
+        "name",
+    ));
+    v.push(Case {
+        who: As::Sdk,
+        ..case(
+            "evaluate body is an array",
+            M::POST,
+            "/sdk/evaluate",
+            "[]",
+            400,
+            "JSON object",
+        )
+    });
+    v.push(Case {
+        who: As::Sdk,
+        ..case(
+            "metrics count with a fraction",
+            M::POST,
+            "/sdk/metrics",
+            r#"{"period_start": "2026-11-28T17:00:00Z", "period_end": "2026-11-28T18:00:00Z", "flags": {"a": {"yes": 1.5}}}"#,
+            400,
+            "whole number",
+        )
+    });
+    v.push(Case {
+        who: As::Sdk,
+        ..case(
+            "metrics count beyond 2^63 - 1",
+            M::POST,
+            "/sdk/metrics",
+            r#"{"period_start": "2026-11-28T17:00:00Z", "period_end": "2026-11-28T18:00:00Z", "flags": {"a": {"no": 9223372036854775808}}}"#,
+            400,
+            "whole number",
+        )
+    });
+    v.push(Case {
         who: As::Sdk,
         ..case(
             "metrics with a negative count",
@@ -430,4 +536,96 @@ async fn a_too_long_change_reason_is_refused() {
     let body = problem(res, 400).await;
     assert!(body["detail"].as_str().unwrap().contains("X-Change-Reason"));
     assert_eq!(app.env_version("production").await, 0);
+}
+
+/// Every known path answers a method it does not have with 405 and `Allow` naming the
+/// methods it has (RFC 9110).
+#[tokio::test]
+async fn a_wrong_method_is_405_with_allow() {
+    let r = embedded().await;
+    let app = &r.app;
+    for (method, path, allow) in [
+        (Method::DELETE, "/api/v1/environments", "GET"),
+        (
+            Method::POST,
+            "/api/v1/environments/production",
+            "PUT, DELETE",
+        ),
+        (
+            Method::PUT,
+            "/api/v1/environments/production/flags",
+            "GET, POST",
+        ),
+        (
+            Method::POST,
+            "/api/v1/environments/production/flags/a",
+            "GET, PUT, PATCH, DELETE",
+        ),
+        (Method::GET, "/api/v1/environments/production/apply", "POST"),
+        (
+            Method::TRACE,
+            "/api/v1/environments/production/audit",
+            "GET",
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/environments/production/sdk-keys",
+            "POST, GET",
+        ),
+        (
+            Method::GET,
+            "/api/v1/environments/production/sdk-keys/x",
+            "DELETE",
+        ),
+        (Method::POST, "/api/v1/sdk/flags", "GET"),
+        (Method::GET, "/api/v1/sdk/evaluate", "POST"),
+        (Method::OPTIONS, "/healthz", "GET"),
+        (Method::TRACE, "/openapi.json", "GET"),
+    ] {
+        let res = reqwest::Client::new()
+            .request(method.clone(), app.url(path))
+            .send()
+            .await
+            .unwrap();
+        let got = res
+            .headers()
+            .get("allow")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = problem(res, 405).await;
+        assert_eq!(got.as_deref(), Some(allow), "{method} {path}: {body}");
+    }
+}
+
+/// An SDK key may be asked for with no body, an empty object or `null`: the defaults.
+#[tokio::test]
+async fn an_sdk_key_body_may_be_null() {
+    let r = embedded().await;
+    let app = &r.app;
+    let res = app
+        .admin(Method::POST, "/environments/production/sdk-keys")
+        .header("content-type", "application/json")
+        .body("null")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    let key: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(key["name"], "sdk-key");
+}
+
+/// Counts are JSON numbers: a whole number written as `3.0` is 3 (as JSON Schema's `integer`).
+#[tokio::test]
+async fn metrics_counts_may_be_written_as_whole_floats() {
+    let r = embedded().await;
+    let app = &r.app;
+    let sdk = app.sdk_key("production").await;
+    let res = app
+        .request(Method::POST, "/sdk/metrics", &sdk)
+        .json(&serde_json::json!({"period_start": "2026-11-28T17:00:00Z",
+            "period_end": "2026-11-28T18:00:00Z", "flags": {"a": {"yes": 3.0, "no": 1}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 202);
 }
