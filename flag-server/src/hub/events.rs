@@ -113,10 +113,12 @@ impl Hub {
         for (cursor, event) in events {
             match event {
                 StoreEvent::EnvironmentCreated { environment } => {
+                    let known = self.view(environment.as_str()).is_some();
                     match self.view_or_load(&environment).await {
-                        Ok(_) => {
+                        Ok(_) if !known => {
                             tracing::info!(%environment, "environment created elsewhere")
                         }
+                        Ok(_) => {}
                         // Deleted again since; its deletion event follows.
                         Err(Error::NotFound(_)) => {}
                         Err(e) => return Err(e),
@@ -144,8 +146,32 @@ impl Hub {
                     }
                 }
             }
-            *self.event_cursor.lock().unwrap_or_else(|p| p.into_inner()) = cursor;
+            let mut at = self.event_cursor.lock().unwrap_or_else(|p| p.into_inner());
+            // Two callers may apply the same events (the follower, and a check of a store
+            // that is behind): the cursor only moves forward.
+            if cursor_order(&cursor) > cursor_order(&at) {
+                *at = cursor;
+            }
         }
         Ok(())
+    }
+}
+
+/// The order of event cursors: Redis stream ids (`<ms>-<seq>`) and plain numbers alike.
+fn cursor_order(cursor: &str) -> (u64, u64) {
+    let (a, b) = cursor.split_once('-').unwrap_or((cursor, "0"));
+    (a.parse().unwrap_or(0), b.parse().unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cursor_order;
+
+    #[test]
+    fn cursors_order_like_stream_ids() {
+        assert!(cursor_order("1700000000000-1") > cursor_order("1700000000000-0"));
+        assert!(cursor_order("1700000000001-0") > cursor_order("1700000000000-9"));
+        assert!(cursor_order("10") > cursor_order("9"));
+        assert!(cursor_order("0-0") < cursor_order("1"));
     }
 }

@@ -371,7 +371,12 @@ impl Hub {
         self.apply_env(env, &slot, changes).await
     }
 
-    async fn apply_env(&self, env: &EnvName, slot: &EnvSlot, changes: Vec<Change>) -> Result<()> {
+    async fn apply_env(
+        &self,
+        env: &EnvName,
+        slot: &Arc<EnvSlot>,
+        changes: Vec<Change>,
+    ) -> Result<()> {
         let _guard = slot.apply.lock().await;
         let start = slot.view.load_full();
         let mut current = start.version;
@@ -423,9 +428,14 @@ impl Hub {
         outcome
     }
 
-    async fn reload(&self, env: &EnvName, slot: &EnvSlot) -> Result<()> {
-        let _guard = slot.apply.lock().await;
+    async fn reload(&self, env: &EnvName, slot: &Arc<EnvSlot>) -> Result<()> {
+        let guard = slot.apply.lock().await;
         match self.store.load(env).await {
+            Ok(state) if state.version < slot.view.load().version => {
+                drop(guard);
+                // Boxed: it follows events, which may sync this environment again.
+                Box::pin(self.store_behind(env, slot, state.version)).await
+            }
             Ok(state) => {
                 tracing::info!(environment = %env, version = state.version, "environment reloaded from the store");
                 slot.reset(EnvView::from_state(state));

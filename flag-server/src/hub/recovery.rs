@@ -13,12 +13,14 @@
 //! streams go on, and writes answer 503 because the store says the environment is unavailable.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use flag_sdk::EnvName;
 
-use super::Hub;
+use super::view::EnvSlot;
+use super::{EnvView, Hub};
 use crate::error::Result;
 use crate::store::{ChangeMeta, EnvState, SdkKeyRecord, StoreEvent};
 
@@ -154,36 +156,83 @@ impl Hub {
     /// Writes back each environment the store does not have at this hub's version or later,
     /// and the SDK keys it does not have.
     async fn write_back(&self) -> Result<RestoreReport> {
-        let meta = ChangeMeta {
-            actor: "flag-server".to_owned(),
-            reason: Some(format!(
-                "the store lost its data; written back from the memory of instance {}",
-                self.instance
-            )),
-            at: Utc::now(),
-        };
+        let meta = self.restore_meta();
         let keys: Vec<SdkKeyRecord> = self.keys.load().values().map(|k| (**k).clone()).collect();
         let mut report = RestoreReport::default();
         for view in self.views() {
-            let state = EnvState {
-                environment: view.environment.clone(),
-                version: view.version,
-                flags: view.flags().into_iter().cloned().collect(),
-            };
-            let env_keys = keys
-                .iter()
-                .filter(|k| k.environment == view.environment)
-                .count() as u64;
-            if self
-                .store
-                .restore_environment(&state, env_keys, &meta)
-                .await?
-            {
-                report.flags += state.flags.len();
-                report.environments.push(state.environment);
+            if let Some(flags) = self.write_back_env(&view, &keys, &meta).await? {
+                report.flags += flags;
+                report.environments.push(view.environment.clone());
             }
         }
         report.sdk_keys = self.store.restore_sdk_keys(&keys).await?;
         Ok(report)
+    }
+
+    /// Writes one environment back unless the store is at its version or later; the number of
+    /// flags written, or `None`.
+    async fn write_back_env(
+        &self,
+        view: &EnvView,
+        keys: &[SdkKeyRecord],
+        meta: &ChangeMeta,
+    ) -> Result<Option<usize>> {
+        let state = EnvState {
+            environment: view.environment.clone(),
+            version: view.version,
+            flags: view.flags().into_iter().cloned().collect(),
+        };
+        let env_keys = keys
+            .iter()
+            .filter(|k| k.environment == view.environment)
+            .count() as u64;
+        let written = self
+            .store
+            .restore_environment(&state, env_keys, meta)
+            .await?;
+        Ok(written.then_some(state.flags.len()))
+    }
+
+    /// The store has an environment at a lower version than this hub, with its identity
+    /// intact: it went back in time (restored from an older backup), or the environment was
+    /// deleted and created again elsewhere. The events tell the second case (the environment
+    /// is then replaced here); in the first, this hub's state is written back.
+    pub(super) async fn store_behind(
+        &self,
+        env: &EnvName,
+        slot: &Arc<EnvSlot>,
+        store_version: u64,
+    ) -> Result<()> {
+        self.follow_events(Duration::ZERO).await?;
+        let replaced = !self
+            .envs
+            .load()
+            .get(env)
+            .is_some_and(|s| Arc::ptr_eq(s, slot));
+        if replaced {
+            return Ok(());
+        }
+        let view = slot.view.load_full();
+        tracing::error!(
+            environment = %env,
+            held = view.version,
+            store = store_version,
+            "the store is behind this instance (restored from an older backup?); writing the environment back"
+        );
+        let keys: Vec<SdkKeyRecord> = self.keys.load().values().map(|k| (**k).clone()).collect();
+        self.write_back_env(&view, &keys, &self.restore_meta())
+            .await?;
+        Ok(())
+    }
+
+    fn restore_meta(&self) -> ChangeMeta {
+        ChangeMeta {
+            actor: "flag-server".to_owned(),
+            reason: Some(format!(
+                "the store lost data; written back from the memory of instance {}",
+                self.instance
+            )),
+            at: Utc::now(),
+        }
     }
 }

@@ -284,3 +284,60 @@ async fn an_instance_started_on_the_emptied_redis_gets_the_state_of_a_running_on
     assert_eq!(flags_of(&c, "production").await.unwrap(), (version, flags));
     println!("an instance started on the emptied Redis had the running one's state after {took:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_store_that_went_back_in_time_is_brought_forward() {
+    let _exclusive = EXCLUSIVE.lock().await;
+    let redis = RedisServer::start();
+    let a = instance(&redis, "old").await;
+    a.create_flag("production", &json!({"key": "kill", "enabled": true}))
+        .await;
+    // A backup of production's keys, taken now...
+    let mut conn = redis.connection();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("old:{production}:*")
+        .query(&mut conn)
+        .unwrap();
+    let dumps: Vec<(String, Vec<u8>)> = keys
+        .iter()
+        .map(|k| (k.clone(), redis::cmd("DUMP").arg(k).query(&mut conn).unwrap()))
+        .collect();
+    // ...then the kill switch is pulled...
+    let res = a
+        .admin_patch("/environments/production/flags/kill", &json!({"enabled": false}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let (version, flags) = flags_of(&a, "production").await.unwrap();
+    let key = a.sdk_key("production").await;
+    let client = FlagClient::builder(a.address.clone(), key.clone())
+        .metrics(false)
+        .build()
+        .await
+        .unwrap();
+    let seen = record_versions(&client);
+    // ...and an operator restores the old backup (the store's identity is unchanged).
+    for (k, dump) in &dumps {
+        let _: () = redis::cmd("RESTORE")
+            .arg(k)
+            .arg(0)
+            .arg(dump.as_slice())
+            .arg("REPLACE")
+            .query(&mut conn)
+            .unwrap();
+    }
+    // The next admin read notices and writes the newer state back.
+    assert_eq!(flags_of(&a, "production").await.unwrap(), (version, flags.clone()));
+    let c = instance(&redis, "old").await;
+    assert_eq!(flags_of(&c, "production").await.unwrap(), (version, flags));
+    // Writes go on from there, and reach the client.
+    let res = a
+        .admin_patch("/environments/production/flags/kill", &json!({"enabled": true}))
+        .await;
+    assert_eq!(res.status(), 200);
+    wait_until("the change reaches the client", Duration::from_secs(5), || async {
+        client.version() == version + 1 && client.is_enabled("kill")
+    })
+    .await;
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+}
