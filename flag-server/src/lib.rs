@@ -263,3 +263,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     Application::build(config).await?.run_until_stopped().await
 }
+
+/// The `flag-server` command: parses the configuration (flags and `FLAG_*` variables), runs the
+/// server, and says why it stopped when it failed. Both the `flag-server` binary and the fault
+/// suite's `fault-server` are exactly this.
+pub async fn main_from_args() -> std::process::ExitCode {
+    use clap::Parser;
+    match run(Config::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("flag-server: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

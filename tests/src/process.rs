@@ -5,7 +5,6 @@
 //! configuration. The process is killed on drop. Its output is shown only when `TEST_LOG`
 //! is set (its value is the log filter; `1` means `info`).
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -211,10 +210,4 @@ impl Drop for ServerProcess {
     }
 }
 
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port on 127.0.0.1");
-    listener
-        .local_addr()
-        .expect("local address of a bound socket")
-        .port()
-}
+use crate::redis::free_port;

@@ -160,7 +160,9 @@ pub async fn create(
     let env = env_name(&path)?;
     let flag = parse_flag(&body.0, None)?;
     let meta = change_meta(&req, &admin)?;
-    state.hub.view_or_load(&env).await?;
+    // Caught up with the store first (one round trip): a store that went back to an older
+    // state is brought forward before anything is written on top of it.
+    state.hub.fresh_view(&env).await?;
     let key = flag.key.clone();
     let changes = write(&state, &env, vec![WriteOp::Create(flag)], &meta)
         .await
@@ -378,7 +380,7 @@ pub async fn delete(
     let key = flag_key(&path.1)?;
     let expected = if_match(&req)?;
     let meta = change_meta(&req, &admin)?;
-    state.hub.view_or_load(&env).await?;
+    state.hub.fresh_view(&env).await?;
     write(
         &state,
         &env,

@@ -55,6 +55,22 @@ pub(crate) struct AuditRecord {
 }
 
 impl AuditRecord {
+    /// The entry of a restore at `version` (see `Store::restore_environment`).
+    pub fn restore(version: u64, meta: &ChangeMeta, flags: usize, sdk_keys: u64) -> AuditRecord {
+        AuditRecord {
+            version,
+            action: AuditAction::Restore,
+            key: None,
+            meta: MetaRecord::from(meta),
+            before: None,
+            after: None,
+            restored: Some(RestoreCounts {
+                flags: flags as u64,
+                sdk_keys,
+            }),
+        }
+    }
+
     /// Decodes into the public entry, validating the flags.
     pub fn into_entry(self) -> Result<AuditEntry, Error> {
         Ok(AuditEntry {

@@ -1,17 +1,8 @@
-//! `fault-server`: exactly flag-server's `main`, built as a binary of the test crate so that
-//! fault tests can run the real server code in its own process and kill it with SIGKILL
-//! (`tests::process::ServerProcess`).
-
-use clap::Parser;
+//! `fault-server`: flag-server's `main` ([`flag_server::main_from_args`]), built as a binary of
+//! the test crate so that fault tests can run the real server in its own process and kill it
+//! with SIGKILL (`tests::process::ServerProcess`).
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let config = flag_server::Config::parse();
-    match flag_server::run(config).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("flag-server: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    flag_server::main_from_args().await
 }

@@ -300,11 +300,19 @@ async fn a_store_that_went_back_in_time_is_brought_forward() {
         .unwrap();
     let dumps: Vec<(String, Vec<u8>)> = keys
         .iter()
-        .map(|k| (k.clone(), redis::cmd("DUMP").arg(k).query(&mut conn).unwrap()))
+        .map(|k| {
+            (
+                k.clone(),
+                redis::cmd("DUMP").arg(k).query(&mut conn).unwrap(),
+            )
+        })
         .collect();
     // ...then the kill switch is pulled...
     let res = a
-        .admin_patch("/environments/production/flags/kill", &json!({"enabled": false}))
+        .admin_patch(
+            "/environments/production/flags/kill",
+            &json!({"enabled": false}),
+        )
         .await;
     assert_eq!(res.status(), 200);
     let (version, flags) = flags_of(&a, "production").await.unwrap();
@@ -325,18 +333,33 @@ async fn a_store_that_went_back_in_time_is_brought_forward() {
             .query(&mut conn)
             .unwrap();
     }
-    // The next admin read notices and writes the newer state back.
-    assert_eq!(flags_of(&a, "production").await.unwrap(), (version, flags.clone()));
+    // The next write (here a create, before any read) notices first and writes the newer
+    // state back, then lands on top of it.
+    let created = a
+        .create_flag("production", &json!({"key": "after", "enabled": true}))
+        .await;
+    assert_eq!(created["version"], version + 1);
+    let (now, now_flags) = flags_of(&a, "production").await.unwrap();
+    assert_eq!(now, version + 1);
+    assert_eq!(
+        now_flags["kill"], flags["kill"],
+        "the pulled kill switch came back"
+    );
     let c = instance(&redis, "old").await;
-    assert_eq!(flags_of(&c, "production").await.unwrap(), (version, flags));
+    assert_eq!(flags_of(&c, "production").await.unwrap(), (now, now_flags));
     // Writes go on from there, and reach the client.
     let res = a
-        .admin_patch("/environments/production/flags/kill", &json!({"enabled": true}))
+        .admin_patch(
+            "/environments/production/flags/kill",
+            &json!({"enabled": true}),
+        )
         .await;
     assert_eq!(res.status(), 200);
-    wait_until("the change reaches the client", Duration::from_secs(5), || async {
-        client.version() == version + 1 && client.is_enabled("kill")
-    })
+    wait_until(
+        "the change reaches the client",
+        Duration::from_secs(5),
+        || async { client.version() == version + 2 && client.is_enabled("kill") },
+    )
     .await;
     let seen = seen.lock().unwrap().clone();
     assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");

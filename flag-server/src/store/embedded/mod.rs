@@ -30,7 +30,7 @@ use super::record::{
 };
 use super::{
     AuditAction, AuditEntry, Change, ChangeEvent, ChangeMeta, EnvState, EventCursor, FlagUsage,
-    Limits, Replay, RestoreCounts, SdkKeyRecord, Store, StoreEvent, WriteOp,
+    Limits, Replay, SdkKeyRecord, Store, StoreEvent, WriteOp,
 };
 use crate::error::{Error, Result};
 

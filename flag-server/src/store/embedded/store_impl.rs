@@ -424,7 +424,7 @@ impl Store for EmbeddedStore {
         meta: &ChangeMeta,
     ) -> Result<bool> {
         let state = state.clone();
-        let meta = MetaRecord::from(meta);
+        let meta = meta.clone();
         let limits = self.limits;
         self.write_txn(move |txn| {
             let e = state.environment.as_str();
@@ -448,18 +448,7 @@ impl Store for EmbeddedStore {
             log.retain_in((e, 0u64)..=(e, u64::MAX), |_, _| false)
                 .map_err(db_err)?;
             let mut audit = txn.open_table(AUDIT).map_err(db_err)?;
-            let entry = AuditRecord {
-                version: state.version,
-                action: AuditAction::Restore,
-                key: None,
-                meta,
-                before: None,
-                after: None,
-                restored: Some(RestoreCounts {
-                    flags: state.flags.len() as u64,
-                    sdk_keys,
-                }),
-            };
+            let entry = AuditRecord::restore(state.version, &meta, state.flags.len(), sdk_keys);
             audit
                 .insert((e, state.version), encode(&entry)?.as_slice())
                 .map_err(db_err)?;

@@ -382,4 +382,5 @@ fn flag_json(flag: &Flag) -> Result<String> {
     serde_json::to_string(&FlagRecord::of(flag).flag).map_err(corrupt)
 }
 
+mod recovery;
 mod store_impl;
