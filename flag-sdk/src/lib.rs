@@ -33,8 +33,8 @@ pub use bucket::{bucket, hash, BUCKETS};
 pub use client::{ClientStatus, FlagClient, FlagClientBuilder};
 pub use context::{Context, Value};
 pub use error::{Error, FieldError, ValidationErrors};
-pub use eval::{CompileError, CompiledFlag, Evaluation, Reason, ReasonKind, Snapshot};
+pub use eval::{CompiledFlag, Evaluation, Reason, ReasonKind, Snapshot};
 pub use model::{
-    limits, Condition, ConditionInput, EnvName, Flag, FlagInput, FlagKey, Operator, Percentage,
-    Rule, RuleInput, MAX_ENV_LEN, MAX_KEY_LEN,
+    limits, Condition, ConditionInput, EnvName, Flag, FlagInput, FlagKey, NameError, NameProblem,
+    Operator, Percentage, PercentageError, Rule, RuleInput, MAX_ENV_LEN, MAX_KEY_LEN,
 };

@@ -16,12 +16,6 @@ pub async fn run(ctx: &Ctx, key: &str, attrs: &[String]) -> Result<Outcome> {
     let list = fetch_all(ctx).await?;
     let env = ctx.env()?;
     let snapshot = Snapshot::compile(env, list.version, list.flags.iter().map(|f| f.flag.clone()));
-    if let Some(e) = snapshot.errors().iter().find(|e| e.key == key) {
-        return Err(Error::Protocol(format!(
-            "flag {key:?} cannot be evaluated: {}",
-            e.message
-        )));
-    }
     let Some(flag) = snapshot.flag(key) else {
         return Err(Error::NotFound(format!(
             "{} (the environment has {} flags; `flag-cli flags list` shows them)",

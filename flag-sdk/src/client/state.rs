@@ -201,11 +201,8 @@ impl Shared {
             }
         }
         let mut next = Snapshot::compile(&wire.environment, wire.version, flags);
-        for e in next.errors().to_vec() {
-            rejected.push((e.key, e.message));
-        }
         for (key, message) in rejected {
-            tracing::warn!(flag = %key, problem = %message, "left out a flag that does not compile");
+            tracing::warn!(flag = %key, problem = %message, "left out an invalid flag");
             // Keep the last good version of that flag rather than dropping it.
             if let Some(old) = prev.snapshot.flag(&key) {
                 if next.get(&key).is_none() {
@@ -230,16 +227,7 @@ impl Shared {
             other => return other,
         }
         let next = match flag {
-            Ok(flag) => {
-                let next = prev.snapshot.with_put(flag, version);
-                match next.errors().iter().find(|e| e.key == key) {
-                    Some(e) => {
-                        tracing::warn!(flag = %key, problem = %e.message, "kept the previous version of a flag that does not compile");
-                        keep(&prev.snapshot, next, key, version)
-                    }
-                    None => next,
-                }
-            }
+            Ok(flag) => prev.snapshot.with_put(flag, version),
             Err(problem) => {
                 tracing::warn!(flag = %key, %problem, "kept the previous version of an invalid flag");
                 keep(

@@ -12,7 +12,6 @@ use crate::bucket::bucket_with_prefix;
 use crate::context::{Context, Value};
 use crate::model::Flag;
 
-pub(crate) use matcher::compile_regex;
 use matcher::Matcher;
 
 /// Why an evaluation came out as it did.
@@ -85,34 +84,29 @@ pub struct CompiledFlag {
 }
 
 impl CompiledFlag {
-    /// Compiles a flag; fails only for a flag whose conditions bypassed validation.
-    pub fn compile(flag: Flag) -> Result<CompiledFlag, String> {
+    /// Compiles a flag. A [`Flag`] is always valid and its conditions hold their values
+    /// already parsed, so this cannot fail.
+    pub fn compile(flag: Flag) -> CompiledFlag {
         let rules = flag
             .rules
             .iter()
-            .map(|r| {
-                Ok(CompiledRule {
-                    id: r.id.as_str().into(),
-                    matchers: r
-                        .conditions
-                        .iter()
-                        .map(Matcher::compile)
-                        .collect::<Result<_, String>>()?,
-                    basis_points: r.percentage.basis_points(),
-                })
+            .map(|r| CompiledRule {
+                id: r.id.as_str().into(),
+                matchers: r.conditions.iter().map(Matcher::compile).collect(),
+                basis_points: r.percentage.basis_points(),
             })
-            .collect::<Result<_, String>>()?;
+            .collect();
         let mut hash_prefix = Vec::with_capacity(flag.salt.len() + 1);
         hash_prefix.extend_from_slice(flag.salt.as_bytes());
         hash_prefix.push(b':');
-        Ok(CompiledFlag {
+        CompiledFlag {
             enabled: flag.enabled,
             basis_points: flag.percentage.basis_points(),
             stickiness: flag.stickiness.as_str().into(),
             hash_prefix: hash_prefix.into_boxed_slice(),
             rules,
             flag,
-        })
+        }
     }
 
     /// The flag this was compiled from.
@@ -223,15 +217,6 @@ impl std::fmt::Write for StackWriter {
     }
 }
 
-/// A flag that could not be compiled, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CompileError {
-    /// The flag's key.
-    pub key: String,
-    /// What is wrong.
-    pub message: String,
-}
-
 /// A set of flags compiled for evaluation: the state of one environment at one version.
 ///
 /// Build it once per update and share it (`Arc`); evaluation takes `&self`.
@@ -254,12 +239,11 @@ pub struct Snapshot {
     environment: Arc<str>,
     version: u64,
     flags: FxHashMap<Box<str>, Arc<CompiledFlag>>,
-    errors: Vec<CompileError>,
 }
 
 impl Snapshot {
-    /// Compiles a set of flags. A flag that fails to compile is left out and reported in
-    /// [`errors`](Self::errors); it does not reject the others.
+    /// Compiles a set of flags. Every [`Flag`] compiles; of two flags with the same key, the
+    /// later one is kept.
     pub fn compile(
         environment: &str,
         version: u64,
@@ -277,17 +261,9 @@ impl Snapshot {
     }
 
     fn insert(&mut self, flag: Flag) {
-        let key = flag.key.as_str().to_owned();
-        match CompiledFlag::compile(flag) {
-            Ok(c) => {
-                self.errors.retain(|e| e.key != key);
-                self.flags.insert(key.into_boxed_str(), Arc::new(c));
-            }
-            Err(message) => {
-                self.flags.remove(key.as_str());
-                self.errors.push(CompileError { key, message });
-            }
-        }
+        let key: Box<str> = flag.key.as_str().into();
+        self.flags
+            .insert(key, Arc::new(CompiledFlag::compile(flag)));
     }
 
     /// A new snapshot with one flag added or replaced, at `version`. Other flags are shared.
@@ -303,7 +279,6 @@ impl Snapshot {
         let mut next = self.clone();
         next.version = version;
         next.flags.remove(key);
-        next.errors.retain(|e| e.key != key);
         next
     }
 
@@ -317,7 +292,7 @@ impl Snapshot {
         self.version
     }
 
-    /// Number of (compiled) flags.
+    /// Number of flags.
     pub fn len(&self) -> usize {
         self.flags.len()
     }
@@ -325,11 +300,6 @@ impl Snapshot {
     /// True when there is no flag.
     pub fn is_empty(&self) -> bool {
         self.flags.is_empty()
-    }
-
-    /// Flags left out because they failed to compile.
-    pub fn errors(&self) -> &[CompileError] {
-        &self.errors
     }
 
     /// One compiled flag.

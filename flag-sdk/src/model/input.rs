@@ -6,11 +6,11 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::limits::*;
 use super::names::check_name;
+use super::values::{parse_instant, Values};
 use super::{Condition, Flag, FlagKey, Operator, Percentage, Rule};
 use crate::error::ValidationErrors;
 
@@ -113,7 +113,7 @@ impl FlagInput {
     pub fn validate(&self) -> Result<Flag, ValidationErrors> {
         let mut errors = ValidationErrors::default();
         let key = FlagKey::parse(self.key.as_str())
-            .map_err(|m| errors.push("key", m))
+            .map_err(|m| errors.push("key", m.to_string()))
             .ok();
         check_len(
             &mut errors,
@@ -314,6 +314,7 @@ pub(crate) fn validate_condition(
         );
     }
     let mut values = Vec::with_capacity(c.values.len().min(MAX_VALUES));
+    let mut parsed = operator.map(|op| Values::new(op, c.values.len().min(MAX_VALUES)));
     for (i, v) in c.values.iter().enumerate().take(MAX_VALUES) {
         let vpath = format!("{}[{i}]", field("values"));
         let text = match v {
@@ -328,57 +329,28 @@ pub(crate) fn validate_condition(
             errors.push(vpath, format!("must be at most {MAX_STRING} bytes"));
             continue;
         }
-        if let Some(op) = operator {
-            if let Err(m) = check_value(op, &text) {
+        if let Some(parsed) = parsed.as_mut() {
+            if let Err(m) = parsed.push(&text) {
                 errors.push(vpath, m);
                 continue;
             }
         }
         values.push(text);
     }
-    match operator {
-        Some(operator) if errors.len() == before => Some(Condition {
+    match (operator, parsed) {
+        (Some(operator), Some(parsed)) if errors.len() == before => Some(Condition {
             attribute: c.attribute.clone(),
             operator,
             values,
+            parsed,
         }),
         _ => None,
     }
 }
 
-/// Checks that a value parses for its operator (the same parsing the evaluator compiles with).
-fn check_value(op: Operator, v: &str) -> Result<(), String> {
-    use Operator::*;
-    match op {
-        In | NotIn | StartsWith | EndsWith | Contains => Ok(()),
-        Matches => crate::eval::compile_regex(v).map(|_| ()),
-        Lt | Lte | Gt | Gte => parse_number(v).map(|_| ()),
-        SemverEq | SemverLt | SemverLte | SemverGt | SemverGte => parse_semver(v).map(|_| ()),
-        Before | After => parse_instant(v).map(|_| ()),
-    }
-}
-
-pub(crate) fn parse_number(v: &str) -> Result<f64, String> {
-    match v.trim().parse::<f64>() {
-        Ok(n) if n.is_finite() => Ok(n),
-        _ => Err(format!("{v:?} is not a number")),
-    }
-}
-
-pub(crate) fn parse_semver(v: &str) -> Result<semver::Version, String> {
-    semver::Version::parse(v.strip_prefix('v').unwrap_or(v))
-        .map_err(|e| format!("{v:?} is not a semantic version (like 2.3.0): {e}"))
-}
-
-pub(crate) fn parse_instant(v: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(v)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| format!("{v:?} is not an RFC 3339 instant (like 2026-11-28T17:00:00Z): {e}"))
-}
-
 fn check_percentage(errors: &mut ValidationErrors, path: &str, p: f64) -> Option<Percentage> {
     Percentage::from_f64(p)
-        .map_err(|m| errors.push(path, m))
+        .map_err(|m| errors.push(path, m.to_string()))
         .ok()
 }
 

@@ -5,12 +5,15 @@
 
 pub(crate) mod input;
 mod names;
+pub(crate) mod values;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use input::{ConditionInput, FlagInput, RuleInput};
-pub use names::{EnvName, FlagKey, Percentage, MAX_ENV_LEN, MAX_KEY_LEN};
+pub use names::{
+    EnvName, FlagKey, NameError, NameProblem, Percentage, PercentageError, MAX_ENV_LEN, MAX_KEY_LEN,
+};
 
 use crate::error::ValidationErrors;
 
@@ -83,13 +86,25 @@ pub struct Rule {
     pub percentage: Percentage,
 }
 
-/// One test of a context attribute. Built only through validation, so its values always
-/// parse for its operator.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One test of a context attribute. Built only through validation, which parses its values
+/// for its operator once and keeps them parsed, ready for evaluation.
+///
+/// Equality and JSON are those of the values as written.
+#[derive(Debug, Clone, Serialize)]
 pub struct Condition {
     attribute: String,
     operator: Operator,
     values: Vec<String>,
+    #[serde(skip)]
+    parsed: values::Values,
+}
+
+impl PartialEq for Condition {
+    fn eq(&self, other: &Self) -> bool {
+        self.attribute == other.attribute
+            && self.operator == other.operator
+            && self.values == other.values
+    }
 }
 
 impl Condition {
@@ -130,6 +145,11 @@ impl Condition {
     /// (`not_in`: none of them).
     pub fn values(&self) -> &[String] {
         &self.values
+    }
+
+    /// The values parsed for the operator, as validation parsed them.
+    pub(crate) fn parsed(&self) -> &values::Values {
+        &self.parsed
     }
 }
 
@@ -213,12 +233,13 @@ impl Flag {
     /// An enabled flag rolled out to a share of contexts by `user_id`.
     pub fn rollout(key: &str, percentage: f64) -> Result<Flag, ValidationErrors> {
         let p = Percentage::from_f64(percentage)
-            .map_err(|m| ValidationErrors::single("percentage", m))?;
+            .map_err(|m| ValidationErrors::single("percentage", m.to_string()))?;
         Self::simple(key, true, p)
     }
 
     fn simple(key: &str, enabled: bool, percentage: Percentage) -> Result<Flag, ValidationErrors> {
-        let key = FlagKey::parse(key).map_err(|m| ValidationErrors::single("key", m))?;
+        let key =
+            FlagKey::parse(key).map_err(|m| ValidationErrors::single("key", m.to_string()))?;
         Ok(Flag {
             salt: key.as_str().to_owned(),
             key,

@@ -10,6 +10,51 @@ pub const MAX_KEY_LEN: usize = 128;
 /// Longest environment name, in bytes.
 pub const MAX_ENV_LEN: usize = 64;
 
+/// What is wrong with a name, whatever kind of name it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum NameProblem {
+    /// The name is empty.
+    #[error("must not be empty")]
+    Empty,
+    /// The name is longer than its kind allows.
+    #[error("is too long")]
+    TooLong,
+    /// The first character is not allowed there.
+    #[error("has an invalid first character")]
+    InvalidFirstCharacter,
+    /// A later character is not allowed.
+    #[error("has an invalid character")]
+    InvalidCharacter,
+}
+
+/// Why a string is not a valid [`FlagKey`] or [`EnvName`]; displayed as the problem followed
+/// by the syntax of the name.
+///
+/// ```
+/// use flag_sdk::{FlagKey, NameError, NameProblem};
+/// let err = FlagKey::parse("").unwrap_err();
+/// assert_eq!(err, NameError::Key(NameProblem::Empty));
+/// assert!(err.to_string().starts_with("must not be empty: a key is 1 to 128 characters"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum NameError {
+    /// Not a valid flag key.
+    #[error("{0}: a key is 1 to {MAX_KEY_LEN} characters of A-Z, a-z, 0-9, '_', '.', '-', starting with a letter or digit")]
+    Key(NameProblem),
+    /// Not a valid environment name.
+    #[error("{0}: an environment name is 1 to {MAX_ENV_LEN} characters of a-z, 0-9, '_', '-', starting with a letter or digit")]
+    Env(NameProblem),
+}
+
+impl NameError {
+    /// What is wrong with the name.
+    pub fn problem(self) -> NameProblem {
+        match self {
+            NameError::Key(p) | NameError::Env(p) => p,
+        }
+    }
+}
+
 macro_rules! name_type {
     ($(#[$doc:meta])* $name:ident, $check:ident) => {
         $(#[$doc])*
@@ -18,7 +63,7 @@ macro_rules! name_type {
 
         impl $name {
             /// Parses a name, explaining what is wrong when it is not valid.
-            pub fn parse(s: impl Into<String>) -> Result<Self, String> {
+            pub fn parse(s: impl Into<String>) -> Result<Self, NameError> {
                 let s = s.into();
                 $check(&s)?;
                 Ok(Self(s))
@@ -54,15 +99,15 @@ macro_rules! name_type {
         }
 
         impl std::str::FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
+            type Err = NameError;
+            fn from_str(s: &str) -> Result<Self, NameError> {
                 Self::parse(s)
             }
         }
 
         impl TryFrom<String> for $name {
-            type Error = String;
-            fn try_from(s: String) -> Result<Self, String> {
+            type Error = NameError;
+            fn try_from(s: String) -> Result<Self, NameError> {
                 Self::parse(s)
             }
         }
@@ -106,23 +151,22 @@ name_type!(
     check_env
 );
 
-fn check_key(s: &str) -> Result<(), String> {
-    check_name(s, MAX_KEY_LEN, |c| c.is_ascii_alphanumeric(), |c| {
-        c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-')
-    })
-    .map_err(|e| {
-        format!("{e}: a key is 1 to {MAX_KEY_LEN} characters of A-Z, a-z, 0-9, '_', '.', '-', starting with a letter or digit")
-    })
+fn check_key(s: &str) -> Result<(), NameError> {
+    check_name(
+        s,
+        MAX_KEY_LEN,
+        |c| c.is_ascii_alphanumeric(),
+        |c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'),
+    )
+    .map_err(NameError::Key)
 }
 
-fn check_env(s: &str) -> Result<(), String> {
+fn check_env(s: &str) -> Result<(), NameError> {
     let lower_digit = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
     check_name(s, MAX_ENV_LEN, lower_digit, |c| {
         lower_digit(c) || matches!(c, b'_' | b'-')
     })
-    .map_err(|e| {
-        format!("{e}: an environment name is 1 to {MAX_ENV_LEN} characters of a-z, 0-9, '_', '-', starting with a letter or digit")
-    })
+    .map_err(NameError::Env)
 }
 
 /// Shared syntax check for keys, environment names and rule ids.
@@ -131,13 +175,13 @@ pub(crate) fn check_name(
     max: usize,
     first: impl Fn(u8) -> bool,
     rest: impl Fn(u8) -> bool,
-) -> Result<(), &'static str> {
+) -> Result<(), NameProblem> {
     let bytes = s.as_bytes();
     match bytes.split_first() {
-        None => Err("must not be empty"),
-        Some(_) if bytes.len() > max => Err("is too long"),
-        Some((&c, _)) if !first(c) => Err("has an invalid first character"),
-        Some((_, tail)) if !tail.iter().all(|&c| rest(c)) => Err("has an invalid character"),
+        None => Err(NameProblem::Empty),
+        Some(_) if bytes.len() > max => Err(NameProblem::TooLong),
+        Some((&c, _)) if !first(c) => Err(NameProblem::InvalidFirstCharacter),
+        Some((_, tail)) if !tail.iter().all(|&c| rest(c)) => Err(NameProblem::InvalidCharacter),
         Some(_) => Ok(()),
     }
 }
@@ -155,6 +199,26 @@ pub(crate) fn check_name(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Percentage(u16);
 
+/// Why a number is not a valid [`Percentage`].
+///
+/// ```
+/// use flag_sdk::{Percentage, PercentageError};
+/// assert_eq!(Percentage::from_f64(101.0), Err(PercentageError::OutOfRange));
+/// assert_eq!(PercentageError::OutOfRange.to_string(), "must be between 0 and 100");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum PercentageError {
+    /// Not a finite number from 0 to 100.
+    #[error("must be between 0 and 100")]
+    OutOfRange,
+    /// More than two decimals.
+    #[error("must have at most two decimals (0.25 is the smallest step above 0.01)")]
+    TooManyDecimals,
+    /// More than 10000 basis points.
+    #[error("must be between 0 and 10000 basis points")]
+    BasisPointsOutOfRange,
+}
+
 impl Percentage {
     /// Nobody.
     pub const ZERO: Percentage = Percentage(0);
@@ -162,24 +226,22 @@ impl Percentage {
     pub const FULL: Percentage = Percentage(10_000);
 
     /// Parses a percentage, rejecting values outside `0..=100` or with more than two decimals.
-    pub fn from_f64(p: f64) -> Result<Self, String> {
+    pub fn from_f64(p: f64) -> Result<Self, PercentageError> {
         if !p.is_finite() || !(0.0..=100.0).contains(&p) {
-            return Err("must be between 0 and 100".into());
+            return Err(PercentageError::OutOfRange);
         }
         let scaled = p * 100.0;
         let rounded = scaled.round();
         if (scaled - rounded).abs() > 1e-6 {
-            return Err(
-                "must have at most two decimals (0.25 is the smallest step above 0.01)".into(),
-            );
+            return Err(PercentageError::TooManyDecimals);
         }
         Ok(Percentage(rounded as u16))
     }
 
     /// Builds a percentage from basis points (`0..=10000`).
-    pub fn from_basis_points(bp: u16) -> Result<Self, String> {
+    pub fn from_basis_points(bp: u16) -> Result<Self, PercentageError> {
         if bp > 10_000 {
-            return Err("must be between 0 and 10000 basis points".into());
+            return Err(PercentageError::BasisPointsOutOfRange);
         }
         Ok(Percentage(bp))
     }

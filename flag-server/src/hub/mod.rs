@@ -113,7 +113,7 @@ impl Hub {
         let mut names = store.list_environments().await?;
         if names.is_empty() {
             for name in ["development", "production"] {
-                let env = EnvName::parse(name).map_err(Error::Internal)?;
+                let env = EnvName::parse(name).map_err(|e| Error::Internal(e.to_string()))?;
                 store.create_environment(&env).await?;
             }
             names = store.list_environments().await?;
