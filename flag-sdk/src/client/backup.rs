@@ -7,13 +7,15 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use super::state::{BackupDoc, Shared, WireSnapshot};
+use super::state::Shared;
+use crate::wire::SnapshotBody;
+use crate::Flag;
 
 /// Reads a backup file; `None` (logged) when it is missing or unreadable.
-pub(crate) async fn read(path: PathBuf) -> Option<WireSnapshot> {
+pub(crate) async fn read(path: PathBuf) -> Option<SnapshotBody> {
     let read = tokio::task::spawn_blocking(move || {
         let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
-        serde_json::from_slice::<WireSnapshot>(&bytes).map_err(|e| e.to_string())
+        serde_json::from_slice::<SnapshotBody>(&bytes).map_err(|e| e.to_string())
     })
     .await;
     match read {
@@ -76,10 +78,15 @@ pub(crate) async fn writer(
         if written == Some(version) {
             continue;
         }
-        let doc = BackupDoc {
-            environment: view.snapshot.environment(),
+        let doc = SnapshotBody {
+            environment: view.snapshot.environment().to_owned(),
             version,
-            flags: view.snapshot.flags(),
+            flags: view
+                .snapshot
+                .flags()
+                .into_iter()
+                .map(Flag::to_value)
+                .collect(),
         };
         let bytes = match serde_json::to_vec_pretty(&doc) {
             Ok(b) => b,
