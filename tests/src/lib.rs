@@ -5,3 +5,4 @@
 pub mod app;
 pub mod process;
 pub mod redis;
+pub mod wire;
