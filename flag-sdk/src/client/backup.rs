@@ -123,4 +123,28 @@ mod tests {
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    #[tokio::test]
+    async fn a_backup_of_an_earlier_client_loads() {
+        // As the client wrote it before `wire::SnapshotBody` (flags with the server's fields).
+        let old = br#"{
+  "environment": "production",
+  "version": 42,
+  "flags": [
+    {"key": "a", "description": "", "enabled": true, "rules": [], "percentage": 25.0,
+     "stickiness": "user_id", "salt": "a", "tags": [], "owner": null, "expires_at": null,
+     "version": 41, "updated_at": "2026-11-28T17:00:00Z", "updated_by": "admin"}
+  ]
+}"#;
+        let dir = std::env::temp_dir().join(format!("flag-sdk-old-backup-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("flags.json");
+        std::fs::write(&path, old).unwrap();
+        let doc = read(path).await.expect("readable");
+        assert_eq!((doc.environment.as_str(), doc.version), ("production", 42));
+        let shared = Shared::new(false);
+        assert!(shared.apply_snapshot(doc, super::super::state::Origin::Local));
+        assert_eq!(shared.view().snapshot.len(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
