@@ -3,11 +3,10 @@
 
 use std::time::Duration;
 
-use flag_sdk::FieldError;
-use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use flag_sdk::wire::{sse, Problem};
+use reqwest::header::{HeaderValue, CONTENT_TYPE};
 use reqwest::{Method, Response, StatusCode};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -35,17 +34,6 @@ impl std::fmt::Debug for Client {
             .field("reason", &self.reason)
             .finish()
     }
-}
-
-/// A problem+json body (RFC 9457), as far as the CLI reads it.
-#[derive(Debug, Default, Deserialize)]
-struct Problem {
-    #[serde(default)]
-    title: Option<String>,
-    #[serde(default)]
-    detail: Option<String>,
-    #[serde(default)]
-    errors: Vec<FieldError>,
 }
 
 impl Client {
@@ -122,7 +110,12 @@ impl Client {
     }
 
     /// Sends a JSON merge patch.
-    pub async fn patch(&self, path: &str, patch: &Value, what: &str) -> Result<Value> {
+    pub async fn patch<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        patch: &Value,
+        what: &str,
+    ) -> Result<T> {
         let body = serde_json::to_vec(patch).map_err(|e| Error::Protocol(e.to_string()))?;
         let resp = self
             .request(Method::PATCH, path)
@@ -140,14 +133,14 @@ impl Client {
         json_body(self.send(Method::GET, path, None, what).await?).await
     }
 
-    /// A request with an optional JSON body, answering JSON (`Value::Null` for an empty body).
-    pub async fn call(
+    /// A request with an optional JSON body, answering JSON (read as `null` for an empty body).
+    pub async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
         body: Option<&Value>,
         what: &str,
-    ) -> Result<Value> {
+    ) -> Result<T> {
         json_body(self.send(method, path, body, what).await?).await
     }
 
@@ -158,12 +151,7 @@ impl Client {
         last_event_id: Option<&str>,
         what: &str,
     ) -> Result<Response> {
-        let mut req = self
-            .request(Method::GET, path)
-            .header(ACCEPT, "text/event-stream");
-        if let Some(id) = last_event_id {
-            req = req.header("Last-Event-ID", id);
-        }
+        let req = sse::request(self.request(Method::GET, path), last_event_id);
         let resp = req.send().await.map_err(|e| self.transport_error(&e))?;
         self.check(resp, what).await
     }
@@ -201,13 +189,16 @@ impl Client {
         }
         let text = resp.text().await.unwrap_or_default();
         let problem: Problem = serde_json::from_str(&text).unwrap_or_default();
-        let title = problem
-            .title
-            .clone()
-            .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
-        let detail = problem.detail.clone().or_else(|| {
-            (!text.trim().is_empty() && problem.title.is_none()).then(|| truncate(&text))
-        });
+        let title = if problem.title.is_empty() {
+            status.canonical_reason().unwrap_or("error").to_owned()
+        } else {
+            problem.title.clone()
+        };
+        let detail = if problem.detail.is_empty() {
+            (!text.trim().is_empty() && problem.title.is_empty()).then(|| truncate(&text))
+        } else {
+            Some(problem.detail.clone())
+        };
         let message = match &detail {
             Some(d) if !d.is_empty() => d.clone(),
             _ => title.clone(),

@@ -8,7 +8,6 @@ mod commands;
 mod error;
 mod output;
 mod plan;
-mod remote;
 
 use std::process::ExitCode;
 

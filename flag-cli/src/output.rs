@@ -26,13 +26,16 @@ pub fn note(text: impl AsRef<str>) {
 
 /// Prints a value as pretty JSON.
 pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| Error::Output(e.to_string()))?;
+    // Through a `Value`: members in one order (sorted), whatever type holds them.
+    let value = serde_json::to_value(value).map_err(|e| Error::Output(e.to_string()))?;
+    let text = serde_json::to_string_pretty(&value).map_err(|e| Error::Output(e.to_string()))?;
     line(text)
 }
 
 /// Prints a value as one compact JSON line (for streams).
 pub fn json_line<T: Serialize + ?Sized>(value: &T) -> Result<()> {
-    let text = serde_json::to_string(value).map_err(|e| Error::Output(e.to_string()))?;
+    let value = serde_json::to_value(value).map_err(|e| Error::Output(e.to_string()))?;
+    let text = serde_json::to_string(&value).map_err(|e| Error::Output(e.to_string()))?;
     line(text)
 }
 

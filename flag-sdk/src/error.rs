@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// One problem with an input, named by its field path (`rules[1].conditions[0].values[0]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// Path of the field within the document; empty for the document itself.
     pub field: String,

@@ -27,6 +27,7 @@ mod context;
 mod error;
 mod eval;
 mod model;
+pub mod wire;
 
 pub use bucket::{bucket, hash, BUCKETS};
 #[cfg(feature = "client")]

@@ -1,8 +1,9 @@
 //! `env list | create NAME`.
 
+use flag_sdk::wire::{EnvironmentInfo, EnvironmentList};
 use flag_sdk::EnvName;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::{Ctx, Outcome};
 use crate::cli::{EnvCommand, Output};
@@ -19,8 +20,8 @@ pub async fn run(ctx: &Ctx, cmd: EnvCommand) -> Result<Outcome> {
 }
 
 async fn list(ctx: &Ctx) -> Result<Outcome> {
-    let raw: Value = ctx.client.get("/environments", "environments").await?;
-    let names = names(&raw)?;
+    let list: EnvironmentList = ctx.client.get("/environments", "environments").await?;
+    let names: Vec<String> = list.environments.into_iter().map(|e| e.name).collect();
     match ctx.output {
         Output::Json => output::json(&json!({ "environments": names }))?,
         Output::Table => {
@@ -33,52 +34,18 @@ async fn list(ctx: &Ctx) -> Result<Outcome> {
     Ok(Outcome::Done)
 }
 
-/// Environment names from the list answer: `["a"]`, `[{"name": "a"}]` or `{"environments": ...}`.
-fn names(raw: &Value) -> Result<Vec<String>> {
-    let items = match raw {
-        Value::Array(items) => items,
-        Value::Object(o) => o
-            .get("environments")
-            .and_then(Value::as_array)
-            .ok_or_else(|| {
-                Error::Protocol("the environment list has no `environments` array".into())
-            })?,
-        _ => return Err(Error::Protocol("the environment list is not a list".into())),
-    };
-    items
-        .iter()
-        .map(|i| match i {
-            Value::String(s) => Ok(s.clone()),
-            Value::Object(o) => o
-                .get("name")
-                .or_else(|| o.get("environment"))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .ok_or_else(|| Error::Protocol("an environment has no name".into())),
-            _ => Err(Error::Protocol(
-                "an environment is neither a name nor an object".into(),
-            )),
-        })
-        .collect()
-}
-
 async fn create(ctx: &Ctx, name: &str) -> Result<Outcome> {
     let env =
         EnvName::parse(name).map_err(|m| Error::Usage(format!("environment name {name:?} {m}")))?;
     let path = format!("/environments/{}", segment(env.as_str()));
-    let answer = ctx
+    let info: EnvironmentInfo = ctx
         .client
         .call(Method::PUT, &path, None, &format!("environment {name:?}"))
         .await?;
-    let value = if answer.is_null() {
-        json!({ "name": env.as_str() })
-    } else {
-        answer
-    };
     output::result(
         ctx.output,
         format!("environment {:?} is ready", env.as_str()),
-        &value,
+        &info,
     )?;
     Ok(Outcome::Done)
 }

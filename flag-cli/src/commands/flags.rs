@@ -1,5 +1,7 @@
 //! `flags list | get | create | enable | disable | rollout | delete`.
 
+use chrono::SecondsFormat;
+use flag_sdk::wire::{FlagList, StoredFlag};
 use flag_sdk::{Flag, FlagInput};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -8,7 +10,6 @@ use super::{Ctx, Outcome};
 use crate::cli::{FlagsCommand, Output};
 use crate::error::{Error, Result};
 use crate::output;
-use crate::remote::{FlagList, RemoteFlag};
 
 /// Runs a `flags` subcommand.
 pub async fn run(ctx: &Ctx, cmd: FlagsCommand) -> Result<Outcome> {
@@ -52,35 +53,32 @@ pub async fn run(ctx: &Ctx, cmd: FlagsCommand) -> Result<Outcome> {
 
 /// Fetches every flag of the environment.
 pub async fn fetch_all(ctx: &Ctx) -> Result<FlagList> {
-    let raw: Value = ctx
+    let mut list: FlagList = ctx
         .client
         .get(&ctx.env_path("/flags")?, &ctx.env_what())
         .await?;
-    FlagList::from_value(raw)
+    list.flags.sort_by(|a, b| a.flag.key.cmp(&b.flag.key));
+    Ok(list)
 }
 
 /// Fetches one flag.
-pub async fn fetch(ctx: &Ctx, key: &str) -> Result<RemoteFlag> {
-    let raw: Value = ctx
-        .client
+pub async fn fetch(ctx: &Ctx, key: &str) -> Result<StoredFlag> {
+    ctx.client
         .get(&ctx.flag_path(key)?, &ctx.flag_what(key))
-        .await?;
-    RemoteFlag::from_value(raw)
+        .await
 }
 
 /// Sends a merge patch to a flag and returns the flag as stored.
-pub async fn send_patch(ctx: &Ctx, key: &str, patch: &Value) -> Result<RemoteFlag> {
-    let raw = ctx
-        .client
+pub async fn send_patch(ctx: &Ctx, key: &str, patch: &Value) -> Result<StoredFlag> {
+    ctx.client
         .patch(&ctx.flag_path(key)?, patch, &ctx.flag_what(key))
-        .await?;
-    RemoteFlag::from_value(raw)
+        .await
 }
 
 async fn list(ctx: &Ctx) -> Result<()> {
     let list = fetch_all(ctx).await?;
     if ctx.output == Output::Json {
-        return output::json(&list.raw);
+        return output::json(&list);
     }
     let rows = list
         .flags
@@ -91,11 +89,12 @@ async fn list(ctx: &Ctx) -> Result<()> {
                 on_off(&f.flag).into(),
                 format!("{}%", f.flag.percentage),
                 f.flag.rules.len().to_string(),
-                f.version.to_string(),
-                f.updated_at
+                f.flag.version.to_string(),
+                f.flag
+                    .updated_at
                     .map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
                     .unwrap_or_default(),
-                f.updated_by.clone().unwrap_or_default(),
+                f.flag.updated_by.clone().unwrap_or_default(),
                 f.flag.description.clone(),
             ]
         })
@@ -122,13 +121,13 @@ async fn list(ctx: &Ctx) -> Result<()> {
 async fn get(ctx: &Ctx, key: &str) -> Result<()> {
     let f = fetch(ctx, key).await?;
     if ctx.output == Output::Json {
-        return output::json(&f.raw);
+        return output::json(&f);
     }
     output::line(describe(&f))
 }
 
 /// A flag as readable text.
-pub fn describe(f: &RemoteFlag) -> String {
+pub fn describe(f: &StoredFlag) -> String {
     let flag = &f.flag;
     let mut rows: Vec<(&str, String)> = vec![
         ("key", flag.key.to_string()),
@@ -143,26 +142,22 @@ pub fn describe(f: &RemoteFlag) -> String {
             "expires_at",
             flag.expires_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
         ),
-        ("version", f.version.to_string()),
+        ("version", flag.version.to_string()),
         (
             "updated_at",
-            f.updated_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            flag.updated_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
         ),
-        ("updated_by", f.updated_by.clone().unwrap_or_default()),
+        ("updated_by", flag.updated_by.clone().unwrap_or_default()),
     ];
-    for (k, v) in &f.extra {
-        let shown = match (k.as_str(), v) {
-            ("usage", Value::Object(u)) => format!(
-                "{} true, {} false, last evaluated {}",
-                u.get("yes").unwrap_or(&Value::Null),
-                u.get("no").unwrap_or(&Value::Null),
-                u.get("last_evaluated")
-                    .and_then(Value::as_str)
-                    .unwrap_or("never")
-            ),
-            _ => v.to_string(),
-        };
-        rows.push((k.as_str(), shown));
+    if let Some(u) = &f.usage {
+        let last = u.last_evaluated.map_or_else(
+            || "never".to_owned(),
+            |t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+        );
+        rows.push((
+            "usage",
+            format!("{} true, {} false, last evaluated {last}", u.yes, u.no),
+        ));
     }
     let mut text: Vec<String> = rows
         .iter()
@@ -197,7 +192,7 @@ fn on_off(flag: &Flag) -> &'static str {
 
 async fn create(ctx: &Ctx, input: &FlagInput) -> Result<()> {
     let body = serde_json::to_value(input).map_err(|e| Error::Protocol(e.to_string()))?;
-    let raw = ctx
+    let f: StoredFlag = ctx
         .client
         .call(
             Method::POST,
@@ -206,14 +201,13 @@ async fn create(ctx: &Ctx, input: &FlagInput) -> Result<()> {
             &ctx.env_what(),
         )
         .await?;
-    let f = RemoteFlag::from_value(raw)?;
     let sentence = format!(
         "created {} ({}, {}%)",
         ctx.flag_what(&input.key),
         on_off(&f.flag),
         f.flag.percentage
     );
-    output::result(ctx.output, sentence, &f.raw)
+    output::result(ctx.output, sentence, &f)
 }
 
 async fn patch(ctx: &Ctx, key: &str, patch: Value) -> Result<()> {
@@ -223,9 +217,9 @@ async fn patch(ctx: &Ctx, key: &str, patch: Value) -> Result<()> {
         ctx.flag_what(key),
         on_off(&f.flag),
         f.flag.percentage,
-        f.version
+        f.flag.version
     );
-    output::result(ctx.output, sentence, &f.raw)
+    output::result(ctx.output, sentence, &f)
 }
 
 async fn delete(ctx: &Ctx, key: &str) -> Result<()> {

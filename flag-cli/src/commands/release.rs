@@ -14,7 +14,7 @@ use super::{Ctx, Outcome};
 use crate::cli::{Output, ReleaseArgs};
 use crate::error::{Error, Result};
 use crate::output;
-use crate::remote::RemoteFlag;
+use flag_sdk::wire::StoredFlag;
 
 /// Most bytes of a failed check's output that are shown.
 const MAX_CHECK_OUTPUT: usize = 4000;
@@ -122,7 +122,7 @@ fn parse_steps(steps: &[f64]) -> Result<Vec<Percentage>> {
 fn dry_run(
     ctx: &Ctx,
     args: &ReleaseArgs,
-    flag: &RemoteFlag,
+    flag: &StoredFlag,
     steps: &[Percentage],
     interval: &str,
 ) -> Result<Outcome> {
@@ -169,7 +169,7 @@ fn dry_run(
 async fn set_percentage(ctx: &Ctx, key: &str, p: Percentage, reason: &str) -> Result<()> {
     let client = ctx.client.with_reason(reason)?;
     client
-        .patch(
+        .patch::<StoredFlag>(
             &ctx.flag_path(key)?,
             &json!({ "percentage": p }),
             &ctx.flag_what(key),

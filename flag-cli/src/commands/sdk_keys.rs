@@ -1,7 +1,9 @@
 //! `sdk-keys create [--name N] | list | revoke ID`.
 
+use chrono::SecondsFormat;
+use flag_sdk::wire::{IssuedSdkKey, NewSdkKey, SdkKeyList};
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::{Ctx, Outcome};
 use crate::cli::{Output, SdkKeysCommand};
@@ -19,20 +21,10 @@ pub async fn run(ctx: &Ctx, cmd: SdkKeysCommand) -> Result<Outcome> {
     Ok(Outcome::Done)
 }
 
-fn text(v: &Value, field: &str) -> String {
-    match v.get(field) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => String::new(),
-        Some(other) => other.to_string(),
-    }
-}
-
 async fn create(ctx: &Ctx, name: Option<String>) -> Result<()> {
-    let body = match name {
-        Some(n) => json!({ "name": n }),
-        None => json!({}),
-    };
-    let key = ctx
+    let body =
+        serde_json::to_value(NewSdkKey { name }).map_err(|e| Error::Protocol(e.to_string()))?;
+    let key: IssuedSdkKey = ctx
         .client
         .call(
             Method::POST,
@@ -44,44 +36,32 @@ async fn create(ctx: &Ctx, name: Option<String>) -> Result<()> {
     if ctx.output == Output::Json {
         return output::json(&key);
     }
-    let secret = ["secret", "key", "token"]
-        .iter()
-        .map(|f| text(&key, f))
-        .find(|s| !s.is_empty())
-        .ok_or_else(|| Error::Protocol("the new SDK key has no secret".into()))?;
     output::line(format!(
-        "issued SDK key {} ({}) for {}\nsecret (shown only now, store it safely):\n{secret}",
-        text(&key, "id"),
-        text(&key, "name"),
-        ctx.env_what()
+        "issued SDK key {} ({}) for {}\nsecret (shown only now, store it safely):\n{}",
+        key.info.id,
+        key.info.name,
+        ctx.env_what(),
+        key.key
     ))
 }
 
 async fn list(ctx: &Ctx) -> Result<()> {
-    let raw: Value = ctx
+    let list: SdkKeyList = ctx
         .client
         .get(&ctx.env_path("/sdk-keys")?, &ctx.env_what())
         .await?;
     if ctx.output == Output::Json {
-        return output::json(&raw);
+        return output::json(&list);
     }
-    let items = match &raw {
-        Value::Array(items) => items.clone(),
-        other => other
-            .get("keys")
-            .or_else(|| other.get("sdk_keys"))
-            .and_then(Value::as_array)
-            .cloned()
-            .ok_or_else(|| Error::Protocol("the SDK key list is not a list".into()))?,
-    };
-    let rows = items
+    let rows = list
+        .keys
         .iter()
         .map(|k| {
             vec![
-                text(k, "id"),
-                text(k, "name"),
-                text(k, "created_at"),
-                text(k, "created_by"),
+                k.id.clone(),
+                k.name.clone(),
+                k.created_at.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+                k.created_by.clone(),
             ]
         })
         .collect();

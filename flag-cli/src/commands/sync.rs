@@ -16,7 +16,7 @@ use super::{Ctx, Outcome};
 use crate::cli::{Output, SyncArgs};
 use crate::error::{Error, Result};
 use crate::output;
-use crate::plan::Plan;
+use crate::plan::{Plan, PlanText};
 
 /// Field order of an exported flag: who and what first, the long rules last.
 const FIELD_ORDER: &[&str] = &[
@@ -75,8 +75,8 @@ pub async fn export(ctx: &Ctx, file: Option<&Path>) -> Result<Outcome> {
 /// `plan -f FILE [--prune]`: exit 2 on drift.
 pub async fn plan(ctx: &Ctx, args: &SyncArgs) -> Result<Outcome> {
     let doc = read_document(&args.file)?;
-    let (plan, raw) = send(ctx, &doc, true, args.prune).await?;
-    show(ctx, &plan, raw, &args.file, false)?;
+    let plan = send(ctx, &doc, true, args.prune).await?;
+    show(ctx, &plan, &args.file, false)?;
     Ok(if plan.has_drift() {
         Outcome::Drift
     } else {
@@ -90,23 +90,21 @@ pub async fn apply(ctx: &Ctx, args: &SyncArgs, check: bool) -> Result<Outcome> {
         return plan(ctx, args).await;
     }
     let doc = read_document(&args.file)?;
-    let (plan, raw) = send(ctx, &doc, false, args.prune).await?;
-    show(ctx, &plan, raw, &args.file, true)?;
+    let plan = send(ctx, &doc, false, args.prune).await?;
+    show(ctx, &plan, &args.file, true)?;
     Ok(Outcome::Done)
 }
 
-async fn send(ctx: &Ctx, doc: &Value, dry_run: bool, prune: bool) -> Result<(Plan, Value)> {
+async fn send(ctx: &Ctx, doc: &Value, dry_run: bool, prune: bool) -> Result<Plan> {
     let path = ctx.env_path(&format!("/apply?dry_run={dry_run}&prune={prune}"))?;
-    let raw = ctx
-        .client
+    ctx.client
         .call(Method::POST, &path, Some(doc), &ctx.env_what())
-        .await?;
-    let plan = Plan::from_value(&raw)?;
-    Ok((plan, raw))
+        .await
 }
 
-fn show(ctx: &Ctx, plan: &Plan, mut raw: Value, file: &Path, applied: bool) -> Result<()> {
+fn show(ctx: &Ctx, plan: &Plan, file: &Path, applied: bool) -> Result<()> {
     if ctx.output == Output::Json {
+        let mut raw = serde_json::to_value(plan).map_err(|e| Error::Output(e.to_string()))?;
         if let Value::Object(o) = &mut raw {
             o.insert("drift".into(), Value::Bool(plan.has_drift()));
         }

@@ -1,20 +1,17 @@
 //! `watch`: follows the environment's admin stream and prints one line per change; reconnects
 //! with `Last-Event-ID` so that no change is missed.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
-use eventsource_stream::{Event, Eventsource};
-use futures_util::StreamExt;
-use serde_json::{json, Value};
+use flag_sdk::wire::sse::{EventStream, StreamError, StreamEvent};
+use flag_sdk::wire::StoredFlag;
+use serde_json::json;
 
 use super::{Ctx, Outcome};
 use crate::cli::Output;
 use crate::error::{Error, Result};
 use crate::output;
-use crate::remote::RemoteFlag;
 
 /// The server sends a comment at least every 15 s; silence this long means a dead connection.
 const IDLE_LIMIT: Duration = Duration::from_secs(45);
@@ -60,34 +57,26 @@ pub async fn run(ctx: &Ctx, count: Option<u64>) -> Result<Outcome> {
         }
         connected_once = true;
 
-        let last_bytes = Arc::new(AtomicU64::new(0));
-        let started = Instant::now();
-        let seen = last_bytes.clone();
-        let mut events = resp
-            .bytes_stream()
-            .inspect(move |_| seen.store(started.elapsed().as_millis() as u64, Ordering::Relaxed))
-            .eventsource();
+        let mut events = EventStream::new(resp).idle_limit(IDLE_LIMIT);
         let reason = loop {
             let next = tokio::select! {
                 n = events.next() => n,
-                () = tokio::time::sleep(Duration::from_secs(5)) => {
-                    let idle = started.elapsed().saturating_sub(Duration::from_millis(last_bytes.load(Ordering::Relaxed)));
-                    if idle > IDLE_LIMIT {
-                        break "no data or heartbeat for 45s".to_owned();
-                    }
-                    continue;
-                }
                 _ = &mut ctrl_c => return Ok(Outcome::Done),
             };
+            if let Some(id) = events.last_event_id() {
+                last_id = Some(id.to_owned());
+            }
             match next {
                 None => break "the server closed the stream".to_owned(),
-                Some(Err(e)) => break format!("the stream broke: {e}"),
+                Some(Err(StreamError::Unusable { event, problem })) => {
+                    return Err(Error::Protocol(format!(
+                        "a `{event}` event is not usable: {problem}"
+                    )))
+                }
+                Some(Err(e)) => break e.to_string(),
                 Some(Ok(event)) => {
                     backoff = BACKOFF_START;
-                    if !event.id.is_empty() {
-                        last_id = Some(event.id.clone());
-                    }
-                    if print_event(ctx, &event)? {
+                    if print_event(ctx, event)? {
                         printed += 1;
                         if count.is_some_and(|c| printed >= c) {
                             return Ok(Outcome::Done);
@@ -110,64 +99,53 @@ pub async fn run(ctx: &Ctx, count: Option<u64>) -> Result<Outcome> {
 }
 
 /// Prints one event; true when it was a change (put or delete).
-fn print_event(ctx: &Ctx, event: &Event) -> Result<bool> {
-    let data: Value = serde_json::from_str(&event.data)
-        .map_err(|e| Error::Protocol(format!("a `{}` event is not JSON: {e}", event.event)))?;
-    let version = event.id.as_str();
+fn print_event(ctx: &Ctx, event: StreamEvent) -> Result<bool> {
     let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
-    match event.event.as_str() {
-        "snapshot" => {
-            let flags = data
-                .get("flags")
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len);
-            let v = data.get("version").and_then(Value::as_u64);
+    match event {
+        StreamEvent::Snapshot(snap) => {
+            let (flags, v) = (snap.flags.len(), snap.version);
             match ctx.output {
                 Output::Json => output::json_line(&json!({
                     "time": now, "version": v, "type": "snapshot", "flags": flags,
                 }))?,
                 Output::Table => output::note(format!(
-                    "snapshot of {} at version {}: {flags} flags",
+                    "snapshot of {} at version {v}: {flags} flags",
                     ctx.env_what(),
-                    v.map_or_else(|| version.to_owned(), |v| v.to_string())
                 )),
             }
             Ok(false)
         }
-        "put" => {
-            let raw = data.get("flag").cloned().unwrap_or(Value::Null);
-            let f = RemoteFlag::from_value(raw)?;
-            let time = f
+        StreamEvent::Put { version, data } => {
+            let f = StoredFlag::from_value(data.flag.clone()).map_err(|e| {
+                Error::Protocol(format!("the server sent a flag the model rejects: {e}"))
+            })?;
+            let flag = &f.flag;
+            let time = flag
                 .updated_at
                 .map_or(now, |t| t.to_rfc3339_opts(SecondsFormat::Secs, true));
             match ctx.output {
                 Output::Json => output::json_line(&json!({
-                    "time": time, "version": version_number(version), "type": "put",
-                    "key": f.flag.key, "enabled": f.flag.enabled, "percentage": f.flag.percentage,
-                    "flag": f.raw,
+                    "time": time, "version": version, "type": "put",
+                    "key": flag.key, "enabled": flag.enabled, "percentage": flag.percentage,
+                    "flag": data.flag,
                 }))?,
                 Output::Table => output::line(format!(
                     "{time}  v{version:<6} put     {}  enabled={}  percentage={}%",
-                    f.flag.key, f.flag.enabled, f.flag.percentage
+                    flag.key, flag.enabled, flag.percentage
                 ))?,
             }
             Ok(true)
         }
-        "delete" => {
-            let key = data.get("key").and_then(Value::as_str).unwrap_or("?");
+        StreamEvent::Delete { version, data } => {
+            let key = data.key;
             match ctx.output {
                 Output::Json => output::json_line(&json!({
-                    "time": now, "version": version_number(version), "type": "delete", "key": key,
+                    "time": now, "version": version, "type": "delete", "key": key,
                 }))?,
                 Output::Table => output::line(format!("{now}  v{version:<6} delete  {key}"))?,
             }
             Ok(true)
         }
-        _ => Ok(false),
+        StreamEvent::Other { .. } => Ok(false),
     }
-}
-
-fn version_number(id: &str) -> Value {
-    id.parse::<u64>()
-        .map_or_else(|_| Value::String(id.to_owned()), Value::from)
 }

@@ -7,13 +7,15 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use super::state::{BackupDoc, Shared, WireSnapshot};
+use super::state::Shared;
+use crate::wire::SnapshotBody;
+use crate::Flag;
 
 /// Reads a backup file; `None` (logged) when it is missing or unreadable.
-pub(crate) async fn read(path: PathBuf) -> Option<WireSnapshot> {
+pub(crate) async fn read(path: PathBuf) -> Option<SnapshotBody> {
     let read = tokio::task::spawn_blocking(move || {
         let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
-        serde_json::from_slice::<WireSnapshot>(&bytes).map_err(|e| e.to_string())
+        serde_json::from_slice::<SnapshotBody>(&bytes).map_err(|e| e.to_string())
     })
     .await;
     match read {
@@ -76,10 +78,15 @@ pub(crate) async fn writer(
         if written == Some(version) {
             continue;
         }
-        let doc = BackupDoc {
-            environment: view.snapshot.environment(),
+        let doc = SnapshotBody {
+            environment: view.snapshot.environment().to_owned(),
             version,
-            flags: view.snapshot.flags(),
+            flags: view
+                .snapshot
+                .flags()
+                .into_iter()
+                .map(Flag::to_value)
+                .collect(),
         };
         let bytes = match serde_json::to_vec_pretty(&doc) {
             Ok(b) => b,
@@ -114,6 +121,30 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"second");
         let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_backup_of_an_earlier_client_loads() {
+        // As the client wrote it before `wire::SnapshotBody` (flags with the server's fields).
+        let old = br#"{
+  "environment": "production",
+  "version": 42,
+  "flags": [
+    {"key": "a", "description": "", "enabled": true, "rules": [], "percentage": 25.0,
+     "stickiness": "user_id", "salt": "a", "tags": [], "owner": null, "expires_at": null,
+     "version": 41, "updated_at": "2026-11-28T17:00:00Z", "updated_by": "admin"}
+  ]
+}"#;
+        let dir = std::env::temp_dir().join(format!("flag-sdk-old-backup-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("flags.json");
+        std::fs::write(&path, old).unwrap();
+        let doc = read(path).await.expect("readable");
+        assert_eq!((doc.environment.as_str(), doc.version), ("production", 42));
+        let shared = Shared::new(false);
+        assert!(shared.apply_snapshot(doc, super::super::state::Origin::Local));
+        assert_eq!(shared.view().snapshot.len(), 1);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use builder::Config;
 pub use builder::FlagClientBuilder;
 use source::InitState;
-use state::{Origin, Shared, WireSnapshot};
+use state::{Origin, Shared};
 pub use status::ClientStatus;
 
 use crate::{Context, Evaluation, Flag, Snapshot};
@@ -93,7 +93,7 @@ impl FlagClient {
         let shared = Shared::new(false);
         let flags = flags.into_iter().map(|f| f.to_value()).collect();
         shared.apply_snapshot(
-            WireSnapshot {
+            crate::wire::SnapshotBody {
                 environment: "offline".into(),
                 version: 0,
                 flags,

@@ -13,17 +13,16 @@
 
 use std::time::Duration;
 
-use eventsource_stream::{Event, Eventsource};
-use futures_util::StreamExt;
 use rand::Rng;
-use reqwest::header::{ACCEPT, ETAG, IF_NONE_MATCH};
+use reqwest::header::{ETAG, IF_NONE_MATCH};
 use reqwest::StatusCode;
-use serde::Deserialize;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::builder::Config;
-use super::state::{Origin, Outcome, Shared, WireSnapshot};
+use super::state::{Origin, Outcome, Shared};
+use crate::wire::sse::{self, EventStream, StreamEvent};
+use crate::wire::SnapshotBody;
 use crate::Flag;
 
 /// Where initialisation stands, for `build()`.
@@ -57,16 +56,6 @@ enum Polled {
     Failed,
     /// 401 or 403.
     Refused,
-}
-
-#[derive(Deserialize)]
-struct PutData {
-    flag: serde_json::Value,
-}
-
-#[derive(Deserialize)]
-struct DeleteData {
-    key: String,
 }
 
 /// The delay before retry number `attempt` (1-based): uniformly random between 0 and
@@ -234,12 +223,11 @@ async fn stream_once(
     cfg: &Config,
     init: &watch::Sender<InitState>,
 ) -> Ended {
-    let mut req = http
-        .get(cfg.stream_url.clone())
-        .header(ACCEPT, "text/event-stream");
-    if shared.is_live() {
-        req = req.header("Last-Event-ID", shared.view().snapshot.version());
-    }
+    // Resume after the version held: the server sends the changes after it.
+    let resume = shared
+        .is_live()
+        .then(|| shared.view().snapshot.version().to_string());
+    let req = sse::request(http.get(cfg.stream_url.clone()), resume.as_deref());
     let resp = match req.send().await {
         Ok(r) => r,
         Err(e) => {
@@ -264,23 +252,23 @@ async fn stream_once(
     shared.status.accepted();
     shared.status.stream_up(true);
     let _up = StreamUp(shared);
-    let mut events = resp.bytes_stream().eventsource();
+    let mut events = EventStream::new(resp);
     while let Some(event) = events.next().await {
         let event = match event {
             Ok(e) => e,
+            Err(e @ sse::StreamError::Unusable { .. }) => {
+                tracing::warn!(problem = %e, "flag stream: unusable event, reconnecting");
+                break;
+            }
             Err(e) => {
                 tracing::debug!(error = %e, "flag stream: broken");
                 break;
             }
         };
-        match handle(shared, &event) {
-            Ok(Outcome::Applied) | Ok(Outcome::Stale) => mark_ready(shared, init),
-            Ok(Outcome::Gap) => {
-                tracing::debug!(id = %event.id, "flag stream: missed a version, resuming");
-                break;
-            }
-            Err(problem) => {
-                tracing::warn!(event = %event.event, %problem, "flag stream: unusable event, reconnecting");
+        match handle(shared, event) {
+            Outcome::Applied | Outcome::Stale => mark_ready(shared, init),
+            Outcome::Gap => {
+                tracing::debug!(id = ?events.last_event_id(), "flag stream: missed a version, resuming");
                 break;
             }
         }
@@ -291,24 +279,13 @@ async fn stream_once(
     }
 }
 
-fn handle(shared: &Shared, event: &Event) -> Result<Outcome, String> {
-    let version = || {
-        event
-            .id
-            .trim()
-            .parse::<u64>()
-            .map_err(|_| format!("bad event id {:?}", event.id))
-    };
-    match event.event.as_str() {
-        "snapshot" => {
-            let wire: WireSnapshot =
-                serde_json::from_str(&event.data).map_err(|e| e.to_string())?;
+fn handle(shared: &Shared, event: StreamEvent) -> Outcome {
+    match event {
+        StreamEvent::Snapshot(wire) => {
             shared.apply_snapshot(wire, Origin::Server);
-            Ok(Outcome::Applied)
+            Outcome::Applied
         }
-        "put" => {
-            let version = version()?;
-            let data: PutData = serde_json::from_str(&event.data).map_err(|e| e.to_string())?;
+        StreamEvent::Put { version, data } => {
             let key = data
                 .flag
                 .get("key")
@@ -316,15 +293,11 @@ fn handle(shared: &Shared, event: &Event) -> Result<Outcome, String> {
                 .unwrap_or("")
                 .to_owned();
             let flag = Flag::from_value(data.flag).map_err(|e| e.to_string());
-            Ok(shared.apply_put(flag, &key, version))
+            shared.apply_put(flag, &key, version)
         }
-        "delete" => {
-            let version = version()?;
-            let data: DeleteData = serde_json::from_str(&event.data).map_err(|e| e.to_string())?;
-            Ok(shared.apply_delete(&data.key, version))
-        }
+        StreamEvent::Delete { version, data } => shared.apply_delete(&data.key, version),
         // Unknown event types are for newer clients.
-        _ => Ok(Outcome::Stale),
+        StreamEvent::Other { .. } => Outcome::Stale,
     }
 }
 
@@ -370,7 +343,7 @@ async fn poll_once(
         .get(ETAG)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    match resp.json::<WireSnapshot>().await {
+    match resp.json::<SnapshotBody>().await {
         Ok(wire) => {
             shared.apply_snapshot(wire, Origin::Server);
             *etag = tag;

@@ -5,11 +5,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
-use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use super::status::StatusCell;
 use super::usage::{next_table, CounterTable, Usage};
+use crate::wire::SnapshotBody;
 use crate::{Context, Evaluation, Flag, Snapshot};
 
 /// What evaluation reads: a compiled snapshot and the counters of its flags.
@@ -20,24 +20,6 @@ pub(crate) struct View {
     /// The snapshot came from the server (not from the backup file or an offline set). Kept
     /// with the snapshot, so that a reader never sees one without the other.
     pub(crate) from_server: bool,
-}
-
-/// A snapshot as sent by the server (`GET /sdk/flags`, the stream's `snapshot` event) and
-/// as written to the backup file. Flags are parsed one by one so that one bad flag does not
-/// reject the others.
-#[derive(Debug, Deserialize)]
-pub(crate) struct WireSnapshot {
-    pub(crate) environment: String,
-    pub(crate) version: u64,
-    pub(crate) flags: Vec<serde_json::Value>,
-}
-
-/// The backup file's content (same shape as [`WireSnapshot`]).
-#[derive(Debug, Serialize)]
-pub(crate) struct BackupDoc<'a> {
-    pub(crate) environment: &'a str,
-    pub(crate) version: u64,
-    pub(crate) flags: Vec<&'a Flag>,
 }
 
 /// Where a snapshot came from.
@@ -169,7 +151,7 @@ impl Shared {
     /// Replaces the state with a whole snapshot. From the server it is taken when the client
     /// is not live yet or when it is newer; a local one (backup file) only before the
     /// server has answered. Returns whether it was taken.
-    pub(crate) fn apply_snapshot(&self, wire: WireSnapshot, origin: Origin) -> bool {
+    pub(crate) fn apply_snapshot(&self, wire: SnapshotBody, origin: Origin) -> bool {
         let _w = self.write.lock().unwrap_or_else(|e| e.into_inner());
         let prev = self.view.load_full();
         let live = self.is_live();
@@ -279,7 +261,7 @@ fn keep(prev: &Snapshot, next: Snapshot, key: &str, version: u64) -> Snapshot {
 mod tests {
     use super::*;
 
-    fn wire(version: u64, flags: serde_json::Value) -> WireSnapshot {
+    fn wire(version: u64, flags: serde_json::Value) -> SnapshotBody {
         serde_json::from_value(serde_json::json!({
             "environment": "production", "version": version, "flags": flags
         }))

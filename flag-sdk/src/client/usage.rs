@@ -6,9 +6,10 @@ use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use rustc_hash::{FxHashMap, FxHasher};
-use serde::Serialize;
+
+use crate::wire::{Counts, MetricsReport as Report};
 
 /// Counts of one flag since the last report.
 #[derive(Debug, Default)]
@@ -53,21 +54,6 @@ pub(crate) struct Usage {
     /// Counters of flags deleted since the last report, so their counts are not lost.
     retired: Mutex<Vec<(Box<str>, Arc<FlagCounter>)>>,
     period_start: Mutex<DateTime<Utc>>,
-}
-
-/// One flag's counts in a report.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub(crate) struct Counts {
-    pub(crate) yes: u64,
-    pub(crate) no: u64,
-}
-
-/// The body of `POST /sdk/metrics`.
-#[derive(Debug, Serialize)]
-pub(crate) struct Report {
-    pub(crate) period_start: String,
-    pub(crate) period_end: String,
-    pub(crate) flags: BTreeMap<String, Counts>,
 }
 
 impl Usage {
@@ -143,8 +129,9 @@ impl Usage {
             return None;
         }
         Some(Report {
-            period_start: start.to_rfc3339_opts(SecondsFormat::Millis, true),
-            period_end: now.to_rfc3339_opts(SecondsFormat::Millis, true),
+            // Milliseconds are precise enough, and keep the report short.
+            period_start: start.trunc_subsecs(3),
+            period_end: now.trunc_subsecs(3),
             flags,
         })
     }

@@ -14,3 +14,4 @@ mod outage;
 mod persistence;
 mod sdk;
 mod support;
+mod wire;

@@ -39,16 +39,7 @@ pub async fn redis() -> Running {
     }
 }
 
-/// A key prefix no other test uses (so that tests never share data, even by accident).
-pub fn unique_prefix() -> String {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "t{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    )
-}
+pub use flag_tests::unique_prefix;
 
 /// Runs a test body against a server on each store.
 pub async fn on_both_stores(body: impl AsyncFn(&TestApp, &str)) {

@@ -9,6 +9,8 @@ use flag_tests::process::{ProcessStore, ServerProcess};
 use flag_tests::redis::RedisServer;
 use tokio::time::Instant;
 
+use flag_tests::app::ADMIN_TOKEN;
+
 use crate::support::{sdk_key_accepted, wait_until, Admin, EXCLUSIVE, SERVER_BIN};
 
 /// The recovery deadline after the server's return (a functional requirement).
@@ -30,9 +32,9 @@ async fn two_second_outage_change_via_other_instance() {
     let store = ProcessStore::redis(redis.url(), "flags");
     let a = ServerProcess::start(SERVER_BIN, store.clone()).await;
     let mut b = ServerProcess::start(SERVER_BIN, store).await;
-    let admin = Admin::new(&a.url());
+    let admin = Admin::new(&a.url(), ADMIN_TOKEN);
     admin.create("new_checkout", false).await;
-    let key = admin.sdk_key().await;
+    let (_, key) = admin.sdk_key().await;
     // B learns of keys issued through A within its refresh period.
     wait_until("B accepts the new key", RECOVERY, || {
         sdk_key_accepted(&b, &key)
@@ -84,10 +86,10 @@ async fn backup_file_start_while_server_down() {
     let backup = dir.path().join("flags.json");
     let mut server =
         ServerProcess::start(SERVER_BIN, ProcessStore::Dir(dir.path().join("data"))).await;
-    let admin = Admin::new(&server.url());
+    let admin = Admin::new(&server.url(), ADMIN_TOKEN);
     admin.create("new_checkout", true).await;
     let v1 = admin.create("other", false).await;
-    let key = admin.sdk_key().await;
+    let (_, key) = admin.sdk_key().await;
 
     // An earlier run of the application leaves a backup file at v1.
     let earlier = client(server.url(), &key)
@@ -153,9 +155,9 @@ async fn refused_key_keeps_flags_and_recovers() {
     let redis = RedisServer::start();
     let mut server =
         ServerProcess::start(SERVER_BIN, ProcessStore::redis(redis.url(), "flags")).await;
-    let admin = Admin::new(&server.url());
+    let admin = Admin::new(&server.url(), ADMIN_TOKEN);
     let v = admin.create("new_checkout", true).await;
-    let key = admin.sdk_key().await;
+    let (_, key) = admin.sdk_key().await;
     let retry = Duration::from_millis(300);
     let flags = client(server.url(), &key)
         .refused_retry(retry)

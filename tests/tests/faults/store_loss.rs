@@ -124,6 +124,9 @@ async fn redis_restarted_empty_is_restored_from_memory() {
         .json()
         .await
         .unwrap();
+    // A restore entry (no key, `restored`) is exactly the wire type.
+    let page: flag_sdk::wire::AuditPage = flag_tests::wire::round_trip(&audit);
+    assert!(page.entries[0].key.is_none() && page.entries[0].restored.is_some());
     let first = &audit["entries"][0];
     assert_eq!(first["action"], "restore", "{audit}");
     assert_eq!(first["version"], prod_version);

@@ -12,6 +12,8 @@ use flag_tests::redis::RedisServer;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use flag_tests::app::ADMIN_TOKEN;
+
 use crate::support::{percentile, sdk_key_accepted, wait_until, Admin, EXCLUSIVE, SERVER_BIN};
 
 const CLIENTS: usize = 1_000;
@@ -34,9 +36,9 @@ async fn reconnect_storm() {
     let store = ProcessStore::redis(redis.url(), "flags");
     let a = ServerProcess::start(SERVER_BIN, store.clone()).await;
     let mut b = ServerProcess::start(SERVER_BIN, store).await;
-    let admin = Admin::new(&a.url());
+    let admin = Admin::new(&a.url(), ADMIN_TOKEN);
     admin.create("new_checkout", false).await;
-    let key = admin.sdk_key().await;
+    let (_, key) = admin.sdk_key().await;
     // B learns of keys issued through A within its refresh period.
     wait_until("B accepts the new key", DEADLINE, || {
         sdk_key_accepted(&b, &key)

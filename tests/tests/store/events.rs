@@ -95,7 +95,7 @@ pub async fn identity_and_leases(b: &Backend) {
         .try_lease("short", "a", Duration::from_millis(50))
         .await
         .unwrap());
-    eventually(Duration::from_secs(5), "the lease expires", || async {
+    wait_for("the lease expires", Duration::from_secs(5), || async {
         s.try_lease("short", "b", ttl).await.unwrap().then_some(())
     })
     .await;

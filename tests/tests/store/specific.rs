@@ -211,7 +211,7 @@ async fn redis_unreachable_at_start_is_not_an_error() {
     fails_fast("ping", s.ping()).await;
     fails_fast("load", s.load(&env("prod"))).await;
     server.start_again();
-    eventually(Duration::from_secs(15), "store reachable", || async {
+    wait_for("store reachable", Duration::from_secs(15), || async {
         s.ping().await.ok()
     })
     .await;
@@ -257,7 +257,7 @@ async fn redis_outage_fails_fast_and_recovers() {
     .await;
 
     server.start_again();
-    eventually(Duration::from_secs(15), "store works again", || async {
+    wait_for("store works again", Duration::from_secs(15), || async {
         s.load(&e).await.ok()
     })
     .await;
@@ -369,7 +369,7 @@ async fn redis_without_its_identity_reports_missing_environments_as_unavailable(
     ));
     server.start_empty_again();
     // Everything is gone, the identity too: not "does not exist", but "unavailable".
-    let lost = eventually(Duration::from_secs(10), "Redis answers again", || async {
+    let lost = wait_for("Redis answers again", Duration::from_secs(10), || async {
         match s.load(&e).await {
             Err(Error::Unavailable(m)) if m.contains("lost its data") => Some(m),
             _ => None,

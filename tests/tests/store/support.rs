@@ -1,8 +1,6 @@
 //! Backends for the conformance suite, and small builders.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use flag_sdk::{EnvName, Flag, FlagKey};
@@ -10,6 +8,8 @@ use flag_server::store::embedded::EmbeddedStore;
 use flag_server::store::redis::RedisStore;
 use flag_server::store::{Change, ChangeEvent, ChangeMeta, Limits, Replay, Store, WriteOp};
 use flag_tests::redis::RedisServer;
+pub use flag_tests::unique_prefix;
+pub use flag_tests::wait::wait_for;
 
 /// One backend under test: a store, and the means to open more independent ones of its kind.
 pub struct Backend {
@@ -23,17 +23,6 @@ pub struct Backend {
 enum Kind {
     Embedded,
     Redis(RedisServer),
-}
-
-static PREFIXES: AtomicU64 = AtomicU64::new(0);
-
-/// A key prefix no other test of this process uses.
-pub fn unique_prefix() -> String {
-    format!(
-        "t{}x{}",
-        std::process::id(),
-        PREFIXES.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 impl Backend {
@@ -199,24 +188,5 @@ pub fn change_key(c: &Change) -> &str {
     match &c.event {
         ChangeEvent::Put { flag } => flag.key.as_str(),
         ChangeEvent::Delete { key } => key.as_str(),
-    }
-}
-
-/// Polls `check` until it returns `Some`, or panics after `deadline`.
-pub async fn eventually<T, F, Fut>(deadline: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(t) = check().await {
-            return t;
-        }
-        assert!(
-            start.elapsed() < deadline,
-            "{what}: not within {deadline:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

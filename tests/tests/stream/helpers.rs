@@ -1,147 +1,17 @@
 //! Helpers of the stream tests: an admin HTTP client, a raw SSE reader, a TCP proxy that lets
 //! a client keep one address while servers come and go, and wait-until with a deadline.
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-pub const ENV: &str = "production";
-
-/// Polls `check` until it is true or `within` passes; panics with `what` on the deadline.
-pub async fn wait_until<F, Fut>(what: &str, within: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if check().await {
-            return;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            panic!("timed out after {within:?} waiting until {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-/// Admin calls against one server.
-#[derive(Clone)]
-pub struct Admin {
-    pub http: reqwest::Client,
-    pub base: String,
-    pub token: String,
-}
-
-impl Admin {
-    pub fn new(base: &str, token: &str) -> Admin {
-        Admin {
-            http: reqwest::Client::new(),
-            base: base.trim_end_matches('/').to_owned(),
-            token: token.to_owned(),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}/api/v1{path}", self.base)
-    }
-
-    async fn send(&self, req: reqwest::RequestBuilder) -> (u16, Value) {
-        let resp = req.bearer_auth(&self.token).send().await.unwrap();
-        let status = resp.status().as_u16();
-        let body = resp.json::<Value>().await.unwrap_or(Value::Null);
-        (status, body)
-    }
-
-    /// Creates a flag; returns its version.
-    pub async fn create(&self, key: &str, enabled: bool) -> u64 {
-        let (status, body) = self
-            .send(
-                self.http
-                    .post(self.url(&format!("/environments/{ENV}/flags")))
-                    .json(&json!({"key": key, "enabled": enabled, "percentage": 100})),
-            )
-            .await;
-        assert_eq!(status, 201, "create {key}: {body}");
-        body["version"].as_u64().unwrap()
-    }
-
-    /// Applies a merge patch; returns the flag's new version.
-    pub async fn patch(&self, key: &str, patch: Value) -> u64 {
-        let (status, body) = self.try_patch(key, patch).await;
-        assert_eq!(status, 200, "patch {key}: {body}");
-        body["version"].as_u64().unwrap()
-    }
-
-    pub async fn try_patch(&self, key: &str, patch: Value) -> (u16, Value) {
-        self.send(
-            self.http
-                .patch(self.url(&format!("/environments/{ENV}/flags/{key}")))
-                .json(&patch),
-        )
-        .await
-    }
-
-    /// Makes the environment match a flag set (flags-as-code, no pruning).
-    pub async fn apply(&self, doc: Value) {
-        let (status, body) = self
-            .send(
-                self.http
-                    .post(self.url(&format!("/environments/{ENV}/apply")))
-                    .json(&doc),
-            )
-            .await;
-        assert_eq!(status, 200, "apply: {body}");
-    }
-
-    pub async fn delete(&self, key: &str) {
-        let resp = self
-            .http
-            .delete(self.url(&format!("/environments/{ENV}/flags/{key}")))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            resp.status().is_success(),
-            "delete {key}: {}",
-            resp.status()
-        );
-    }
-
-    /// Issues an SDK key of the environment: (id, secret).
-    pub async fn sdk_key(&self) -> (String, String) {
-        let (status, body) = self
-            .send(
-                self.http
-                    .post(self.url(&format!("/environments/{ENV}/sdk-keys")))
-                    .json(&json!({"name": "stream-test"})),
-            )
-            .await;
-        assert_eq!(status, 201, "issue sdk key: {body}");
-        (
-            body["id"].as_str().unwrap().to_owned(),
-            body["key"].as_str().unwrap().to_owned(),
-        )
-    }
-
-    pub async fn revoke(&self, id: &str) {
-        let resp = self
-            .http
-            .delete(self.url(&format!("/environments/{ENV}/sdk-keys/{id}")))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap();
-        assert!(resp.status().is_success(), "revoke: {}", resp.status());
-    }
-}
+pub use flag_tests::admin::{Admin, ENV};
+pub use flag_tests::wait::wait_until;
 
 /// One server-sent event.
 #[derive(Debug, Clone)]

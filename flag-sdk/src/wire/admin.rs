@@ -1,0 +1,227 @@
+//! The admin API's messages: environments, SDK keys, apply and its plan, the audit log, and
+//! the problem details of every error.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::StoredFlag;
+use crate::FieldError;
+
+/// An environment with its current version and number of flags (`PUT /environments/{env}`,
+/// an item of [`EnvironmentList`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnvironmentInfo {
+    /// The environment's name.
+    pub name: String,
+    /// Its change version (0 when nothing was ever written).
+    pub version: u64,
+    /// How many flags it has.
+    pub flags: usize,
+}
+
+/// `GET /environments`: `{"environments": [...]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnvironmentList {
+    /// Every environment, sorted by name.
+    pub environments: Vec<EnvironmentInfo>,
+}
+
+/// The (optional) body of `POST /environments/{env}/sdk-keys`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewSdkKey {
+    /// A label for people, e.g. `checkout-service`; default `sdk-key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// An SDK key as listed: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SdkKeyInfo {
+    /// Public identifier, used to revoke.
+    pub id: String,
+    /// The environment the key reads.
+    pub environment: String,
+    /// The label.
+    pub name: String,
+    /// When it was issued.
+    pub created_at: DateTime<Utc>,
+    /// Who issued it.
+    pub created_by: String,
+}
+
+/// The answer of `POST .../sdk-keys`: the new key with its secret, shown this once only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IssuedSdkKey {
+    /// The key's details.
+    #[serde(flatten)]
+    pub info: SdkKeyInfo,
+    /// The secret to give the SDK (`Authorization: Bearer <key>`). Not retrievable later.
+    pub key: String,
+}
+
+/// `GET .../sdk-keys`: `{"keys": [...]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SdkKeyList {
+    /// The environment's keys, oldest first.
+    pub keys: Vec<SdkKeyInfo>,
+}
+
+/// The body of `POST /environments/{env}/apply`: `{"flags": [...]}`, the document
+/// `flag-cli export` writes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApplyRequest {
+    /// The flags the environment should hold (the contract's flag model).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub flags: Vec<serde_json::Value>,
+}
+
+/// One changed field of a flag in a [`Plan`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FieldChange {
+    /// The field's name (`percentage`, `rules`).
+    pub field: String,
+    /// Its value now.
+    pub before: serde_json::Value,
+    /// Its value after the apply.
+    pub after: serde_json::Value,
+}
+
+/// A flag the apply changes, with its field diff.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FlagUpdate {
+    /// The flag's key.
+    pub key: String,
+    /// The fields that change.
+    pub changes: Vec<FieldChange>,
+}
+
+/// The answer of `apply`: what it does (or did, or would do with `dry_run`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Plan {
+    /// The environment.
+    pub environment: String,
+    /// True when nothing was changed because `dry_run` was asked for.
+    pub dry_run: bool,
+    /// The environment's version after the apply.
+    pub version: u64,
+    /// Keys of flags created.
+    pub created: Vec<String>,
+    /// Flags changed, with their field diffs.
+    pub updated: Vec<FlagUpdate>,
+    /// Keys of flags deleted (only with `prune`).
+    pub deleted: Vec<String>,
+    /// Keys of flags already as in the document.
+    pub unchanged: Vec<String>,
+    /// Keys of flags in the environment but not in the document, kept because `prune` is off.
+    pub kept: Vec<String>,
+}
+
+impl Plan {
+    /// True when applying changes something.
+    pub fn has_drift(&self) -> bool {
+        !(self.created.is_empty() && self.updated.is_empty() && self.deleted.is_empty())
+    }
+}
+
+/// The kind of an audited change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum AuditAction {
+    /// A flag was created.
+    Create,
+    /// A flag was replaced or patched.
+    Update,
+    /// A flag was deleted.
+    Delete,
+    /// The environment was written back after the store lost its data.
+    Restore,
+}
+
+/// What a `restore` audit entry wrote back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RestoreCounts {
+    /// Flags written back.
+    pub flags: u64,
+    /// SDK keys of the environment written back.
+    pub sdk_keys: u64,
+}
+
+/// One audit entry: who changed what, when, why, with the flag before and after.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditEntry {
+    /// The environment version of the change.
+    pub version: u64,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The token's name.
+    pub actor: String,
+    /// `X-Change-Reason`.
+    pub reason: Option<String>,
+    /// What kind of change.
+    pub action: AuditAction,
+    /// The flag's key; absent on a `restore` entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The flag before (none for a create).
+    #[serde(default)]
+    pub before: Option<StoredFlag>,
+    /// The flag after (none for a delete).
+    #[serde(default)]
+    pub after: Option<StoredFlag>,
+    /// What a restore wrote back; only on a `restore` entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restored: Option<RestoreCounts>,
+}
+
+/// `GET /environments/{env}/audit`: a page of the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditPage {
+    /// The environment.
+    pub environment: String,
+    /// Newest first.
+    pub entries: Vec<AuditEntry>,
+}
+
+/// Every error answer: `application/problem+json` (RFC 9457).
+///
+/// Reading is lenient (a missing member is empty), so that the partial problem of a proxy
+/// in between is still understood.
+///
+/// ```
+/// let p: flag_sdk::wire::Problem = serde_json::from_str(r#"{"type": "urn:flag-service:problem:invalid",
+///     "title": "Invalid flag", "status": 400, "detail": "1 problem",
+///     "errors": [{"field": "rules[1].percentage", "message": "must be between 0 and 100"}]}"#).unwrap();
+/// assert_eq!(p.errors[0].field, "rules[1].percentage");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Problem {
+    /// A URI naming the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What went wrong this time, for a person.
+    pub detail: String,
+    /// The problems with individual fields (may be empty).
+    pub errors: Vec<FieldError>,
+}

@@ -1,0 +1,93 @@
+//! Flags as the server stores and sends them: the model's fields plus the ones the server sets.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::Flag;
+
+/// Evaluation counts reported by SDKs (`POST /sdk/metrics`), summed by the server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FlagUsage {
+    /// Evaluations that answered true.
+    pub yes: u64,
+    /// Evaluations that answered false.
+    pub no: u64,
+    /// End of the latest reporting period that included the flag.
+    #[serde(default)]
+    pub last_evaluated: Option<DateTime<Utc>>,
+}
+
+/// A flag as the server answers it (`GET`, `POST`, `PUT`, `PATCH` of a flag, the flag list,
+/// audit entries): the flag's fields, with `version`, `updated_at` and `updated_by` as the
+/// server set them, plus `usage` in admin reads.
+///
+/// ```
+/// let f: flag_sdk::wire::StoredFlag = serde_json::from_str(r#"{
+///     "key": "a", "enabled": true, "percentage": 5, "version": 7,
+///     "updated_at": "2026-11-28T17:00:00Z", "updated_by": "admin",
+///     "usage": {"yes": 1, "no": 2, "last_evaluated": null}
+/// }"#).unwrap();
+/// assert_eq!(f.flag.version, 7);
+/// assert_eq!(f.flag.updated_by.as_deref(), Some("admin"));
+/// assert_eq!(f.usage.unwrap().no, 2);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StoredFlag {
+    /// The flag, validated by the model; its `version`, `updated_at` and `updated_by` are
+    /// the server's.
+    #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub flag: Flag,
+    /// Evaluation counts; present in admin reads (`GET` of a flag, the flag list).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<FlagUsage>,
+}
+
+impl<'de> Deserialize<'de> for StoredFlag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // The model ignores the fields the server sets: read them alongside.
+        #[derive(Deserialize)]
+        struct Sent {
+            #[serde(default)]
+            version: u64,
+            #[serde(default)]
+            updated_at: Option<DateTime<Utc>>,
+            #[serde(default)]
+            updated_by: Option<String>,
+            #[serde(default)]
+            usage: Option<FlagUsage>,
+            #[serde(flatten)]
+            flag: Flag,
+        }
+        let sent = Sent::deserialize(d)?;
+        let mut flag = sent.flag;
+        flag.version = sent.version;
+        flag.updated_at = sent.updated_at;
+        flag.updated_by = sent.updated_by;
+        Ok(StoredFlag {
+            flag,
+            usage: sent.usage,
+        })
+    }
+}
+
+impl StoredFlag {
+    /// Reads a flag from the server's JSON, with the model's message when it is not one.
+    pub fn from_value(value: serde_json::Value) -> Result<StoredFlag, serde_json::Error> {
+        serde_json::from_value(value)
+    }
+}
+
+/// `GET /environments/{env}/flags`: the flags of an environment with its current version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FlagList {
+    /// The environment.
+    pub environment: String,
+    /// The environment's current version.
+    pub version: u64,
+    /// Its flags, with their usage.
+    pub flags: Vec<StoredFlag>,
+}
