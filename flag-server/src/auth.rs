@@ -15,12 +15,10 @@ use futures_util::future::{Either, LocalBoxFuture};
 
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use flag_sdk::EnvName;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::api::AppState;
-use crate::error::{Error, Result};
+use crate::error::{ApiError, Result};
+use crate::state::AppState;
 
 /// One admin token: its name and the SHA-256 of its secret.
 #[derive(Clone)]
@@ -127,21 +125,8 @@ impl AdminTokens {
     }
 }
 
-fn sha256(s: &str) -> [u8; 32] {
-    Sha256::digest(s.as_bytes()).into()
-}
-
-/// Hex SHA-256 of a secret: how SDK keys are stored and looked up.
-pub fn hash_secret(secret: &str) -> String {
-    hex::encode(sha256(secret))
-}
-
-/// A random secret of 256 bits: `<prefix>-<64 hex digits>`.
-pub fn random_secret(prefix: &str) -> String {
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    format!("{prefix}-{}", hex::encode(bytes))
-}
+use crate::secret::sha256;
+pub use crate::secret::{hash_secret, random_secret};
 
 /// Who is calling, once the token is checked.
 #[derive(Debug, Clone)]
@@ -171,15 +156,15 @@ pub struct SdkClient {
 /// The bearer token of a request; 401 when there is none or the header is malformed.
 fn bearer(req: &HttpRequest) -> Result<&str> {
     let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
-        Error::Unauthorized("missing credentials: send `Authorization: Bearer <token>`".into())
+        ApiError::Unauthorized("missing credentials: send `Authorization: Bearer <token>`".into())
     })?;
     let value = value
         .to_str()
-        .map_err(|_| Error::Unauthorized("the Authorization header is not valid text".into()))?;
+        .map_err(|_| ApiError::Unauthorized("the Authorization header is not valid text".into()))?;
     let (scheme, token) = value.trim().split_once(' ').unwrap_or((value, ""));
     let token = token.trim();
     if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
-        return Err(Error::Unauthorized(
+        return Err(ApiError::Unauthorized(
             "the Authorization header must be `Bearer <token>`".into(),
         ));
     }
@@ -197,14 +182,14 @@ enum Known {
 fn identify(req: &HttpRequest) -> Result<(Known, web::Data<AppState>)> {
     let state = req
         .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| Error::Internal("application state missing".into()))?
+        .ok_or_else(|| ApiError::Internal("application state missing".into()))?
         .clone();
     let digest = sha256(bearer(req)?);
     if let Some(name) = state.admin_tokens.check_digest(&digest) {
         return Ok((Known::Principal(Principal::Admin(name.to_owned())), state));
     }
     let hash = hex::encode(digest);
-    if let Some(key) = state.hub.sdk_key(&hash) {
+    if let Some(key) = state.hub().sdk_key(&hash) {
         return Ok((Known::Principal(Principal::Sdk(sdk_client(&key))), state));
     }
     Ok((Known::Unknown(hash), state))
@@ -217,8 +202,8 @@ fn sdk_client(key: &crate::store::SdkKeyRecord) -> SdkClient {
     }
 }
 
-fn unknown_token() -> Error {
-    Error::Unauthorized("unknown or revoked token".into())
+fn unknown_token() -> ApiError {
+    ApiError::Unauthorized("unknown or revoked token".into())
 }
 
 /// Identifies the caller of a request from memory: an SDK key issued through another instance
@@ -231,13 +216,13 @@ pub fn authenticate(req: &HttpRequest) -> Result<Principal> {
 }
 
 impl FromRequest for Admin {
-    type Error = Error;
+    type Error = ApiError;
     type Future = Ready<Result<Admin>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(authenticate(req).and_then(|p| match p {
             Principal::Admin(name) => Ok(Admin { name }),
-            Principal::Sdk(_) => Err(Error::Forbidden(
+            Principal::Sdk(_) => Err(ApiError::Forbidden(
                 "an SDK key may only use the /api/v1/sdk/* endpoints of its environment; this endpoint needs an admin token".into(),
             )),
         }))
@@ -247,7 +232,7 @@ impl FromRequest for Admin {
 fn sdk_only(p: Principal) -> Result<SdkClient> {
     match p {
         Principal::Sdk(client) => Ok(client),
-        Principal::Admin(_) => Err(Error::Forbidden(
+        Principal::Admin(_) => Err(ApiError::Forbidden(
             "the /api/v1/sdk/* endpoints serve the environment named by an SDK key, and an admin token names none: \
              use an SDK key (issue one with POST /api/v1/environments/{env}/sdk-keys)"
                 .into(),
@@ -258,7 +243,7 @@ fn sdk_only(p: Principal) -> Result<SdkClient> {
 /// An SDK key known in memory is accepted at once; an unknown one is looked up in the store
 /// before it is refused, so that an instance never refuses a key that exists.
 impl FromRequest for SdkClient {
-    type Error = Error;
+    type Error = ApiError;
     type Future = Either<Ready<Result<SdkClient>>, LocalBoxFuture<'static, Result<SdkClient>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
@@ -266,7 +251,7 @@ impl FromRequest for SdkClient {
             Err(e) => Either::Left(ready(Err(e))),
             Ok((Known::Principal(p), _)) => Either::Left(ready(sdk_only(p))),
             Ok((Known::Unknown(hash), state)) => Either::Right(Box::pin(async move {
-                match state.hub.sdk_key_or_lookup(&hash).await? {
+                match state.hub().sdk_key_or_lookup(&hash).await? {
                     Some(key) => Ok(sdk_client(&key)),
                     None => Err(unknown_token()),
                 }

@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
 use super::input::{env_name, query_params, query_u64};
-use super::AppState;
 use crate::auth::Admin;
-use crate::error::{Error, Result};
+use crate::error::{ApiError, Result};
+use crate::state::AppState;
 use crate::store::AuditEntry;
 
 /// Default number of entries.
@@ -61,18 +61,17 @@ pub async fn list(
         before: query_u64(&params, "before")?,
     };
     if let Some(before) = query.before.filter(|&b| b > MAX_VERSION) {
-        return Err(Error::BadRequest(format!(
+        return Err(ApiError::BadRequest(format!(
             "before must be between 0 and {MAX_VERSION}, got {before}"
         )));
     }
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(Error::BadRequest(format!(
+        return Err(ApiError::BadRequest(format!(
             "limit must be between 1 and {MAX_LIMIT}, got {limit}"
         )));
     }
-    state.hub.view_or_load(&env).await?;
-    let entries = state.store.audit(&env, limit, query.before).await?;
+    let entries = state.service.audit(&env, limit, query.before).await?;
     Ok(super::json_response(
         StatusCode::OK,
         &AuditPage {

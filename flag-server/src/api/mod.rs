@@ -1,5 +1,5 @@
 //! The HTTP API (contract section 4): admin routes, SDK routes and ops routes, all sharing
-//! one [`AppState`].
+//! one [`crate::state::AppState`].
 
 pub mod apply;
 pub mod audit;
@@ -12,43 +12,12 @@ pub mod sdk;
 pub mod sdk_keys;
 pub mod stream;
 
-use std::sync::Arc;
-
 use actix_web::{web, HttpResponse};
 
-use crate::auth::AdminTokens;
-use crate::error::Error;
-use crate::hub::Hub;
-use crate::metrics::Metrics;
-use crate::store::Store;
-
-/// Everything the handlers share. Registered once as `web::Data<AppState>`.
-pub struct AppState {
-    /// The in-memory state of every environment and the SDK keys.
-    pub hub: Arc<Hub>,
-    /// The store (also reachable through the hub).
-    pub store: Arc<dyn Store>,
-    /// The accepted admin tokens.
-    pub admin_tokens: AdminTokens,
-    /// Prometheus metrics.
-    pub metrics: Arc<Metrics>,
-    /// Largest accepted request body, in bytes.
-    pub body_limit: usize,
-}
-
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("hub", &self.hub)
-            .field("store", &self.store.kind())
-            .field("admin_tokens", &self.admin_tokens)
-            .field("body_limit", &self.body_limit)
-            .finish()
-    }
-}
+use crate::error::ApiError;
 
 fn extractor_error(detail: String) -> actix_web::Error {
-    Error::BadRequest(detail).into()
+    ApiError::BadRequest(detail).into()
 }
 
 /// Registers every route, and the extractor configurations that turn their failures into
@@ -179,7 +148,7 @@ pub(crate) fn json_response(
         Ok(()) => HttpResponse::build(status)
             .content_type("application/json")
             .body(bytes),
-        Err(e) => actix_web::ResponseError::error_response(&Error::Internal(format!(
+        Err(e) => actix_web::ResponseError::error_response(&ApiError::Internal(format!(
             "serializing a response: {e}"
         ))),
     }

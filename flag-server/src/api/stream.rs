@@ -29,10 +29,10 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use super::input::env_name;
-use super::AppState;
 use crate::auth::{Admin, SdkClient};
-use crate::error::{Error, Result};
+use crate::error::{ApiError, Result};
 use crate::hub::{not_found_env, EnvView, Hub, Notice};
+use crate::state::AppState;
 use crate::store::{Change, ChangeEvent, Replay};
 
 /// A comment line at least this often keeps proxies from cutting idle connections.
@@ -57,7 +57,7 @@ pub async fn environment_stream(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     let env = env_name(&path)?;
-    state.hub.view_or_load(&env).await?;
+    state.hub().view_or_load(&env).await?;
     open(&req, &state, env, None).await
 }
 
@@ -82,12 +82,12 @@ async fn open(
     env: EnvName,
     key_id: Option<String>,
 ) -> Result<HttpResponse> {
-    let hub = state.hub.clone();
+    let hub = state.hub().clone();
     // Notices first, so that a revocation after the authentication is not missed.
     let notices = hub.notices();
     if let Some(id) = &key_id {
         if !hub.sdk_key_active(id) {
-            return Err(Error::Unauthorized("unknown or revoked token".into()));
+            return Err(ApiError::Unauthorized("unknown or revoked token".into()));
         }
     }
     let (view, rx) = match hub.subscribe(env.as_str()) {

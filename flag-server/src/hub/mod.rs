@@ -58,8 +58,8 @@ use flag_sdk::{EnvName, Snapshot};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::error::{Error, Result};
 use crate::store::{Change, ChangeEvent, EventCursor, Replay, SdkKeyRecord, Store};
+use crate::store::{Result, StoreError};
 
 /// Changes a stream receiver may fall behind before it is told it lagged.
 pub const CHANNEL_CAPACITY: usize = 1024;
@@ -113,7 +113,7 @@ impl Hub {
         let mut names = store.list_environments().await?;
         if names.is_empty() {
             for name in ["development", "production"] {
-                let env = EnvName::parse(name).map_err(Error::Internal)?;
+                let env = EnvName::parse(name).map_err(|e| StoreError::Internal(e.to_string()))?;
                 store.create_environment(&env).await?;
             }
             names = store.list_environments().await?;
@@ -125,7 +125,7 @@ impl Hub {
                     envs.insert(name, Arc::new(EnvSlot::new(EnvView::from_state(state))));
                 }
                 // Deleted meanwhile by another instance.
-                Err(Error::NotFound(_)) => {}
+                Err(StoreError::EnvNotFound(_)) => {}
                 Err(e) => return Err(e),
             }
         }
@@ -159,7 +159,7 @@ impl Hub {
     }
 
     /// The current view of an environment, loading it from the store when it was created
-    /// by another instance and is not known here yet; [`Error::NotFound`] when it does not exist.
+    /// by another instance and is not known here yet; [`StoreError::EnvNotFound`] when it does not exist.
     pub async fn view_or_load(&self, env: &EnvName) -> Result<Arc<EnvView>> {
         if let Some(v) = self.view(env.as_str()) {
             return Ok(v);
@@ -168,10 +168,7 @@ impl Hub {
         if let Some(v) = self.view(env.as_str()) {
             return Ok(v);
         }
-        let state = self.store.load(env).await.map_err(|e| match e {
-            Error::NotFound(_) => not_found_env(env),
-            e => e,
-        })?;
+        let state = self.store.load(env).await?;
         let slot = Arc::new(EnvSlot::new(EnvView::from_state(state)));
         let view = slot.view.load_full();
         self.insert_slot(env.clone(), slot);
@@ -189,7 +186,7 @@ impl Hub {
             Ok(()) => {}
             // The store does not have it; the event that deletes it here is on its way (or the
             // store lost it and it is being restored, which the store says with Unavailable).
-            Err(Error::NotFound(_)) => return Err(not_found_env(env)),
+            Err(StoreError::EnvNotFound(_)) => return Err(not_found_env(env)),
             Err(e) => return Err(e),
         }
         match self.view(env.as_str()) {
@@ -442,7 +439,7 @@ impl Hub {
                 Ok(())
             }
             // Gone from the store: only an event deletes it here (absence is not deletion).
-            Err(Error::NotFound(_)) => {
+            Err(StoreError::EnvNotFound(_)) => {
                 tracing::warn!(environment = %env, "environment missing from the store; kept until an event deletes it");
                 Ok(())
             }
@@ -463,6 +460,6 @@ fn key_map(keys: Vec<SdkKeyRecord>) -> KeyMap {
 }
 
 /// The error for an environment that does not exist.
-pub fn not_found_env(env: &EnvName) -> Error {
-    Error::NotFound(format!("environment \"{env}\" does not exist"))
+pub fn not_found_env(env: &EnvName) -> StoreError {
+    StoreError::EnvNotFound(env.clone())
 }

@@ -16,7 +16,7 @@
 //!   [`Store::changes_since`] answers [`Replay::TooOld`] when it no longer reaches back.
 //! - A write the store acknowledged survives a crash of the process (embedded) or of the
 //!   server (Redis, within Redis's own persistence settings).
-//! - When the backing store is unreachable, every method fails with [`Error::Unavailable`].
+//! - When the backing store is unreachable, every method fails with [`StoreError::Unavailable`].
 //! - Creating and deleting an environment, and issuing and revoking an SDK key, each record a
 //!   [`StoreEvent`] in the store's event log, which [`Store::wait_for_events`] follows: other
 //!   instances learn of these changes from events, never by noticing that something is missing.
@@ -24,9 +24,10 @@
 //!   when the backing store lost its data (a Redis restarted empty): the server then writes its
 //!   in-memory state back ([`Store::restore_environment`], [`Store::restore_sdk_keys`]).
 //!   While the identity is gone, a call that finds an environment missing fails with
-//!   [`Error::Unavailable`] rather than [`Error::NotFound`]: absence is not deletion.
+//!   [`StoreError::Unavailable`] rather than [`StoreError::EnvNotFound`]: absence is not deletion.
 
 pub mod embedded;
+mod error;
 mod record;
 pub mod redis;
 
@@ -38,7 +39,7 @@ use chrono::{DateTime, Utc};
 use flag_sdk::{EnvName, Flag, FlagKey};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+pub use error::{Result, StoreError};
 
 /// How many changes per environment the log keeps for replay (at least).
 pub const CHANGE_LOG_LEN: usize = 10_000;
@@ -68,10 +69,10 @@ impl Default for Limits {
 /// One operation of an atomic [`Store::write`].
 #[derive(Debug, Clone)]
 pub enum WriteOp {
-    /// Create a flag; [`Error::Conflict`] when the key exists.
+    /// Create a flag; [`StoreError::FlagExists`] when the key exists.
     Create(Flag),
     /// Replace a flag, creating it when `expected` is `None` and it does not exist.
-    /// With `Some(v)`: [`Error::NotFound`] when absent, [`Error::PreconditionFailed`] when its
+    /// With `Some(v)`: [`StoreError::FlagNotFound`] when absent, [`StoreError::Stale`] when its
     /// version is not `v`.
     Put {
         /// The new flag (its version and update fields are set by the store).
@@ -79,7 +80,7 @@ pub enum WriteOp {
         /// The version the caller read.
         expected: Option<u64>,
     },
-    /// Delete a flag; [`Error::NotFound`] when absent, [`Error::PreconditionFailed`] when
+    /// Delete a flag; [`StoreError::FlagNotFound`] when absent, [`StoreError::Stale`] when
     /// `expected` is given and differs.
     Delete {
         /// The flag's key.
@@ -292,18 +293,18 @@ pub trait Store: Send + Sync + 'static {
     async fn create_environment(&self, env: &EnvName) -> Result<bool>;
 
     /// Deletes an environment with its flags, change log, audit entries, SDK keys and usage.
-    /// [`Error::NotFound`] when it does not exist.
+    /// [`StoreError::EnvNotFound`] when it does not exist.
     async fn delete_environment(&self, env: &EnvName) -> Result<()>;
 
-    /// The whole state of an environment; [`Error::NotFound`] when it does not exist.
+    /// The whole state of an environment; [`StoreError::EnvNotFound`] when it does not exist.
     async fn load(&self, env: &EnvName) -> Result<EnvState>;
 
-    /// The current version of an environment, cheaply; [`Error::NotFound`] when absent.
+    /// The current version of an environment, cheaply; [`StoreError::EnvNotFound`] when absent.
     async fn version(&self, env: &EnvName) -> Result<u64>;
 
     /// Applies `ops` atomically (see the module documentation) and returns the changes made,
     /// in order, one per op. The store sets each flag's `version`, `updated_at` (from
-    /// `meta.at`) and `updated_by` (from `meta.actor`). [`Error::NotFound`] when the
+    /// `meta.at`) and `updated_by` (from `meta.actor`). [`StoreError::EnvNotFound`] when the
     /// environment does not exist. An empty `ops` writes nothing and returns nothing.
     async fn write(
         &self,
@@ -336,13 +337,13 @@ pub trait Store: Send + Sync + 'static {
         before: Option<u64>,
     ) -> Result<Vec<AuditEntry>>;
 
-    /// Stores a new SDK key; [`Error::NotFound`] when its environment does not exist.
+    /// Stores a new SDK key; [`StoreError::EnvNotFound`] when its environment does not exist.
     async fn create_sdk_key(&self, key: &SdkKeyRecord) -> Result<()>;
 
     /// All SDK keys of every environment (the server keeps them in memory for authentication).
     async fn list_sdk_keys(&self) -> Result<Vec<SdkKeyRecord>>;
 
-    /// Revokes an SDK key of an environment; [`Error::NotFound`] when there is no such key.
+    /// Revokes an SDK key of an environment; [`StoreError::SdkKeyNotFound`] when there is no such key.
     async fn revoke_sdk_key(&self, env: &EnvName, id: &str) -> Result<()>;
 
     /// Adds evaluation counts reported by an SDK for one period ending at `period_end`.
@@ -409,6 +410,6 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// Maps an unreachable-store failure; used by both implementations.
-pub(crate) fn unavailable(e: impl std::fmt::Display) -> Error {
-    Error::Unavailable(e.to_string())
+pub(crate) fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
 }

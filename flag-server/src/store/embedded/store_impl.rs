@@ -242,10 +242,7 @@ impl Store for EmbeddedStore {
             }
             let mut keys = txn.open_table(SDK_KEYS).map_err(db_err)?;
             if keys.get(key.id.as_str()).map_err(db_err)?.is_some() {
-                return Err(Error::Conflict(format!(
-                    "SDK key '{}' already exists",
-                    key.id
-                )));
+                return Err(StoreError::SdkKeyExists(key.id.clone()));
             }
             keys.insert(key.id.as_str(), encode(&key)?.as_slice())
                 .map_err(db_err)?;
@@ -358,7 +355,7 @@ impl Store for EmbeddedStore {
     ) -> Result<Vec<(EventCursor, StoreEvent)>> {
         let after: u64 = after
             .parse()
-            .map_err(|_| Error::BadRequest(format!("bad event cursor {after:?}")))?;
+            .map_err(|_| StoreError::InvalidArgument(format!("bad event cursor {after:?}")))?;
         let deadline = tokio::time::Instant::now() + timeout;
         let mut commits = self.commits.subscribe();
         loop {

@@ -183,7 +183,7 @@ impl Store for RedisStore {
                 ))
             }
             other => {
-                return Err(Error::Internal(format!(
+                return Err(StoreError::Internal(format!(
                     "unexpected reply from the write script: {other}"
                 )))
             }
@@ -319,10 +319,7 @@ impl Store for RedisStore {
                 .await?;
             Ok(())
         } else {
-            Err(Error::Conflict(format!(
-                "SDK key '{}' already exists",
-                key.id
-            )))
+            Err(StoreError::SdkKeyExists(key.id.clone()))
         }
     }
 
