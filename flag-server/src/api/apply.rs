@@ -5,11 +5,12 @@ use std::collections::HashSet;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use flag_sdk::{Flag, FlagInput, ValidationErrors};
+use flag_sdk::{EnvName, Flag, FlagInput, ValidationErrors};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::input::{change_meta, env_name, parse_json, query_bool, query_params, JsonBytes};
+use super::input::{change_meta, parse_json, JsonBytes};
+use super::query::{self, Query};
 use crate::auth::Admin;
 use crate::error::Result;
 use crate::service::Plan;
@@ -18,12 +19,13 @@ use crate::state::AppState;
 /// Query parameters of apply.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ApplyQuery {
     /// Only answer the plan; change nothing. Default false.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "query::flag")]
     pub dry_run: bool,
     /// Delete flags that are not in the document. Default false.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "query::flag")]
     pub prune: bool,
 }
 
@@ -50,16 +52,13 @@ struct ApplyDocument {
 pub async fn apply(
     admin: Admin,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<EnvName>,
+    query: Query<ApplyQuery>,
     body: JsonBytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let env = env_name(&path)?;
-    let params = query_params(&req, &["dry_run", "prune"])?;
-    let query = ApplyQuery {
-        dry_run: query_bool(&params, "dry_run", false)?,
-        prune: query_bool(&params, "prune", false)?,
-    };
+    let env = path.into_inner();
+    let Query(query) = query;
     super::input::expect_object(&body.0)?;
     let doc: ApplyDocument = parse_json(&body.0)?;
     let wanted = parse_flags(doc.flags)?;

@@ -2,10 +2,10 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
+use flag_sdk::EnvName;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::input::env_name;
 use super::json_response;
 use crate::auth::Admin;
 use crate::error::Result;
@@ -79,10 +79,10 @@ pub async fn list(_admin: Admin, state: web::Data<AppState>) -> Result<HttpRespo
 )]
 pub async fn create(
     _admin: Admin,
-    path: web::Path<String>,
+    path: web::Path<EnvName>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let env = env_name(&path)?;
+    let env = path.into_inner();
     let (created, view) = state.service.create_environment(&env).await?;
     let status = if created {
         StatusCode::CREATED
@@ -104,10 +104,10 @@ pub async fn create(
 )]
 pub async fn delete(
     _admin: Admin,
-    path: web::Path<String>,
+    path: web::Path<EnvName>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let env = env_name(&path)?;
+    let env = path.into_inner();
     state.service.delete_environment(&env).await?;
     Ok(HttpResponse::NoContent().finish())
 }

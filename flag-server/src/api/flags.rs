@@ -6,10 +6,10 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use flag_sdk::{Flag, FlagInput, FlagKey};
+use flag_sdk::{EnvName, Flag, FlagInput, FlagKey};
 use serde::Serialize;
 
-use super::input::{change_meta, env_name, flag_key, if_match, JsonBytes};
+use super::input::{change_meta, if_match, JsonBytes};
 use crate::auth::Admin;
 use crate::error::{ApiError, Result};
 use crate::service::{check_key, ServiceError};
@@ -67,10 +67,10 @@ fn parse_flag(bytes: &[u8], path_key: Option<&FlagKey>) -> Result<Flag> {
 )]
 pub async fn list(
     _admin: Admin,
-    path: web::Path<String>,
+    path: web::Path<EnvName>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let env = env_name(&path)?;
+    let env = path.into_inner();
     let view = state.service.environment(&env).await?;
     let usage = state.service.usage(&env).await?;
     let flags = view
@@ -108,11 +108,11 @@ pub async fn list(
 pub async fn create(
     admin: Admin,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<EnvName>,
     body: JsonBytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let env = env_name(&path)?;
+    let env = path.into_inner();
     let flag = parse_flag(&body.0, None)?;
     let meta = change_meta(&req, &admin)?;
     let flag = state.service.create_flag(&env, flag, &meta).await?;
@@ -137,11 +137,10 @@ pub async fn create(
 )]
 pub async fn get(
     _admin: Admin,
-    path: web::Path<(String, String)>,
+    path: web::Path<(EnvName, FlagKey)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let env = env_name(&path.0)?;
-    let key = flag_key(&path.1)?;
+    let (env, key) = path.into_inner();
     let view = state.service.environment(&env).await?;
     let flag = view.snapshot.flag(key.as_str()).ok_or_else(|| {
         ApiError::from(ServiceError::FlagNotFound {
@@ -176,12 +175,11 @@ pub async fn get(
 pub async fn replace(
     admin: Admin,
     req: HttpRequest,
-    path: web::Path<(String, String)>,
+    path: web::Path<(EnvName, FlagKey)>,
     body: JsonBytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let env = env_name(&path.0)?;
-    let key = flag_key(&path.1)?;
+    let (env, key) = path.into_inner();
     let flag = parse_flag(&body.0, Some(&key))?;
     let expected = if_match(&req)?;
     let meta = change_meta(&req, &admin)?;
@@ -212,12 +210,11 @@ pub async fn replace(
 pub async fn patch(
     admin: Admin,
     req: HttpRequest,
-    path: web::Path<(String, String)>,
+    path: web::Path<(EnvName, FlagKey)>,
     body: JsonBytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let env = env_name(&path.0)?;
-    let key = flag_key(&path.1)?;
+    let (env, key) = path.into_inner();
     let patch: serde_json::Value = super::input::parse_json(&body.0)?;
     if !patch.is_object() {
         return Err(ApiError::BadRequest(
@@ -250,11 +247,10 @@ pub async fn patch(
 pub async fn delete(
     admin: Admin,
     req: HttpRequest,
-    path: web::Path<(String, String)>,
+    path: web::Path<(EnvName, FlagKey)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let env = env_name(&path.0)?;
-    let key = flag_key(&path.1)?;
+    let (env, key) = path.into_inner();
     let expected = if_match(&req)?;
     let meta = change_meta(&req, &admin)?;
     state

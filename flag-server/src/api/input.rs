@@ -1,5 +1,5 @@
 //! Reading requests: JSON bodies within the size limit with field paths in errors, path
-//! names, `If-Match`, `If-None-Match` and `X-Change-Reason`. Every failure is a 4xx [`Error`].
+//! names, `If-Match`, `If-None-Match` and `X-Change-Reason`. Every failure is a 4xx [`ApiError`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -180,65 +180,6 @@ pub fn expect_object(bytes: &[u8]) -> Result<()> {
 
 /// Longest version in `If-Match`: 19 digits (every version fits in 63 bits).
 const MAX_VERSION_DIGITS: usize = 19;
-
-/// The query parameters of a request, checked against the names a route knows (an unknown
-/// one, like a misspelt `dryrun`, is a 400 rather than silently ignored).
-pub fn query_params(
-    req: &HttpRequest,
-    known: &[&str],
-) -> Result<std::collections::HashMap<String, String>> {
-    let params = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-        .map_err(|e| ApiError::BadRequest(format!("invalid query string: {e}")))?
-        .into_inner();
-    let mut map = std::collections::HashMap::new();
-    for (name, value) in params {
-        if !known.contains(&name.as_str()) {
-            return Err(ApiError::BadRequest(format!(
-                "unknown query parameter {name:?}; this endpoint takes {}",
-                known.join(", ")
-            )));
-        }
-        if map.insert(name.clone(), value).is_some() {
-            return Err(ApiError::BadRequest(format!(
-                "query parameter {name:?} is given twice"
-            )));
-        }
-    }
-    Ok(map)
-}
-
-/// A boolean query parameter: `true`/`false` (or `1`/`0`); `default` when absent.
-pub fn query_bool(
-    params: &std::collections::HashMap<String, String>,
-    name: &str,
-    default: bool,
-) -> Result<bool> {
-    match params.get(name).map(|v| v.to_ascii_lowercase()) {
-        None => Ok(default),
-        Some(v) if v == "true" || v == "1" => Ok(true),
-        Some(v) if v == "false" || v == "0" => Ok(false),
-        Some(v) => Err(ApiError::BadRequest(format!(
-            "query parameter {name} must be true or false, got {v:?}"
-        ))),
-    }
-}
-
-/// A whole-number query parameter; `None` when absent.
-pub fn query_u64(
-    params: &std::collections::HashMap<String, String>,
-    name: &str,
-) -> Result<Option<u64>> {
-    params
-        .get(name)
-        .map(|v| {
-            v.parse::<u64>().map_err(|_| {
-                ApiError::BadRequest(format!(
-                    "query parameter {name} must be a whole number, got {v:?}"
-                ))
-            })
-        })
-        .transpose()
-}
 
 /// Parses an environment name from the path; 400 naming the rule when it is not valid.
 pub fn env_name(s: &str) -> Result<EnvName> {

@@ -3,10 +3,11 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
+use flag_sdk::EnvName;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::input::{env_name, expect_object, parse_json, OptionalJsonBytes};
+use super::input::{expect_object, parse_json, OptionalJsonBytes};
 use crate::auth::Admin;
 use crate::error::{ApiError, Result};
 use crate::state::AppState;
@@ -83,11 +84,11 @@ pub struct SdkKeyList {
 )]
 pub async fn create(
     admin: Admin,
-    path: web::Path<String>,
+    path: web::Path<EnvName>,
     body: OptionalJsonBytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let env = env_name(&path)?;
+    let env = path.into_inner();
     // No body and a JSON `null` both mean the defaults.
     let request: NewSdkKey = match body.0 {
         Some(b) if b.trim_ascii() != b"null" => {
@@ -126,10 +127,10 @@ pub async fn create(
 )]
 pub async fn list(
     _admin: Admin,
-    path: web::Path<String>,
+    path: web::Path<EnvName>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let env = env_name(&path)?;
+    let env = path.into_inner();
     let keys = state
         .service
         .sdk_keys(&env)
@@ -152,11 +153,10 @@ pub async fn list(
 )]
 pub async fn revoke(
     admin: Admin,
-    path: web::Path<(String, String)>,
+    path: web::Path<(EnvName, String)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let env = env_name(&path.0)?;
-    let id = &path.1;
-    state.service.revoke_sdk_key(&env, id, &admin.name).await?;
+    let (env, id) = path.into_inner();
+    state.service.revoke_sdk_key(&env, &id, &admin.name).await?;
     Ok(HttpResponse::NoContent().finish())
 }

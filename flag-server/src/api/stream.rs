@@ -28,7 +28,6 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use super::input::env_name;
 use crate::auth::{Admin, SdkClient};
 use crate::error::{ApiError, Result};
 use crate::hub::{not_found_env, EnvView, Hub, Notice};
@@ -52,11 +51,11 @@ const BATCH: usize = 256;
 )]
 pub async fn environment_stream(
     _admin: Admin,
-    path: web::Path<String>,
+    path: web::Path<EnvName>,
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let env = env_name(&path)?;
+    let env = path.into_inner();
     state.hub().view_or_load(&env).await?;
     open(&req, &state, env, None).await
 }
