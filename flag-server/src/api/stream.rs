@@ -17,7 +17,7 @@
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::header;
@@ -169,20 +169,18 @@ async fn opening(
             return (VecDeque::from([Bytes::from(out)]), sent);
         }
     }
-    // The snapshot's body is shared with the hub's view, not copied per connection.
-    let _ = write!(out, "id: {}\nevent: snapshot\ndata: ", view.version);
-    let chunks = [
-        Bytes::from(out),
-        view.body.clone(),
-        Bytes::from_static(b"\n\n"),
-    ];
-    (VecDeque::from(chunks), view.version)
+    (VecDeque::from(snapshot_event(out, view)), view.version)
 }
 
-fn push_snapshot(out: &mut Vec<u8>, view: &EnvView) {
-    out.extend_from_slice(format!("id: {}\nevent: snapshot\ndata: ", view.version).as_bytes());
-    out.extend_from_slice(&view.body);
-    out.extend_from_slice(b"\n\n");
+/// The snapshot event of a view after `prefix`, in chunks: the snapshot's body is shared with
+/// the hub's view, not copied per connection.
+fn snapshot_event(mut prefix: String, view: &EnvView) -> [Bytes; 3] {
+    let _ = write!(prefix, "id: {}\nevent: snapshot\ndata: ", view.version);
+    [
+        Bytes::from(prefix),
+        view.body.clone(),
+        Bytes::from_static(b"\n\n"),
+    ]
 }
 
 #[derive(Serialize)]
@@ -217,37 +215,11 @@ fn push_change(out: &mut String, change: &Change) {
     }
 }
 
-/// Recently sent live changes with their serialized events, shared by every stream of the
-/// process: a change fanned out to thousands of streams is serialized once. Entries hold their
-/// `Arc<Change>`, so identity (`Arc::ptr_eq`) cannot be confused with a later change.
-static EVENTS: Mutex<VecDeque<(Arc<Change>, Bytes)>> = Mutex::new(VecDeque::new());
-/// Entries kept in [`EVENTS`].
-const EVENTS_KEPT: usize = 64;
-
-/// The serialized event of a live change.
-fn shared_event(change: &Arc<Change>) -> Bytes {
-    let lookup = |events: &VecDeque<(Arc<Change>, Bytes)>| {
-        events
-            .iter()
-            .rev()
-            .find(|(c, _)| Arc::ptr_eq(c, change))
-            .map(|(_, b)| b.clone())
-    };
-    if let Some(b) = lookup(&EVENTS.lock().unwrap_or_else(|p| p.into_inner())) {
-        return b;
-    }
+/// The event of a live change.
+fn change_event(change: &Change) -> Bytes {
     let mut out = String::new();
     push_change(&mut out, change);
-    let bytes = Bytes::from(out);
-    let mut events = EVENTS.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(b) = lookup(&events) {
-        return b;
-    }
-    events.push_back((change.clone(), bytes.clone()));
-    if events.len() > EVENTS_KEPT {
-        events.pop_front();
-    }
-    bytes
+    Bytes::from(out)
 }
 
 /// Why a stream ended, for the logs.
@@ -324,7 +296,7 @@ impl Connection {
         let mut n = 0;
         while let Some(change) = next.take() {
             if change.version > self.sent {
-                chunks.push(shared_event(&change));
+                chunks.push(self.hub.encoded_change(&change, change_event));
                 self.sent = change.version;
             }
             n += 1;
@@ -346,10 +318,10 @@ impl Connection {
         if view.version == self.sent {
             return Some(None);
         }
-        let mut out = Vec::new();
-        push_snapshot(&mut out, &view);
         self.sent = view.version;
-        Some(Some(Bytes::from(out)))
+        Some(Some(Bytes::from(
+            snapshot_event(String::new(), &view).concat(),
+        )))
     }
 
     fn check_notice(

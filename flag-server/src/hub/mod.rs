@@ -39,6 +39,7 @@
 //!   [`Hub::sdk_key_active`] checks a key by id.
 //! - [`Hub::shutdown_token`] is cancelled when the server stops: streams end then.
 
+mod encoded;
 mod events;
 pub mod follower;
 mod recovery;
@@ -91,6 +92,8 @@ pub struct Hub {
     recovering: tokio::sync::Mutex<()>,
     /// Set while the store has lost its data and is not restored yet (readiness says so).
     store_lost: AtomicBool,
+    /// Live changes encoded once for every stream ([`Hub::encoded_change`]).
+    encoded: encoded::EncodedChanges,
 }
 
 impl std::fmt::Debug for Hub {
@@ -145,6 +148,7 @@ impl Hub {
             identity: Mutex::new(identity),
             recovering: tokio::sync::Mutex::new(()),
             store_lost: AtomicBool::new(false),
+            encoded: encoded::EncodedChanges::default(),
         }))
     }
 
@@ -210,6 +214,16 @@ impl Hub {
         let guard = slot.lock_publish();
         let rx = guard.as_ref()?.subscribe();
         Some((slot.view.load_full(), rx))
+    }
+
+    /// The encoded form of a change received from [`Hub::subscribe`] (its stream event), made
+    /// by `encode` once for every subscriber of the recent changes.
+    pub fn encoded_change(
+        &self,
+        change: &Arc<Change>,
+        encode: impl FnOnce(&Change) -> bytes::Bytes,
+    ) -> bytes::Bytes {
+        self.encoded.get_or_encode(change, encode)
     }
 
     /// Revoked keys and deleted environments, as they are noticed.
