@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 
+use super::Hub;
 use crate::store::Change;
 
 /// Entries kept.
@@ -43,5 +44,17 @@ impl EncodedChanges {
             events.pop_front();
         }
         bytes
+    }
+}
+
+impl Hub {
+    /// The encoded form of a change received from [`Hub::subscribe`] (its stream event), made
+    /// by `encode` once for every subscriber of the recent changes.
+    pub fn encoded_change(
+        &self,
+        change: &Arc<Change>,
+        encode: impl FnOnce(&Change) -> Bytes,
+    ) -> Bytes {
+        self.encoded.get_or_encode(change, encode)
     }
 }

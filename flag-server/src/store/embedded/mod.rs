@@ -371,4 +371,5 @@ fn env_version_r(txn: &redb::ReadTransaction, env: &EnvName) -> Result<u64> {
     v.ok_or_else(|| env_not_found(env))
 }
 
+mod keys;
 mod store_impl;

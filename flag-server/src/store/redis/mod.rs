@@ -386,5 +386,7 @@ fn flag_json(flag: &Flag) -> Result<String> {
     serde_json::to_string(&FlagRecord::of(flag).flag).map_err(corrupt)
 }
 
+mod events;
+mod keys;
 mod recovery;
 mod store_impl;
