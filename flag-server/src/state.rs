@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::auth::AdminTokens;
+use crate::auth::tokens::AdminTokens;
 use crate::hub::Hub;
 use crate::metrics::Metrics;
 use crate::service::Service;

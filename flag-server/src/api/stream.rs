@@ -56,7 +56,7 @@ pub async fn environment_stream(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     let env = path.into_inner();
-    state.hub().view_or_load(&env).await?;
+    state.service.require_environment(&env).await?;
     open(&req, &state, env, None).await
 }
 
