@@ -30,9 +30,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::{Admin, SdkClient};
 use crate::error::{ApiError, Result};
-use crate::hub::{not_found_env, EnvView, Hub, Notice};
+use crate::hub::{EnvView, Hub, Notice};
 use crate::state::AppState;
-use crate::store::{Change, ChangeEvent, Replay};
+use crate::store::{Change, ChangeEvent, Replay, StoreError};
 
 /// A comment line at least this often keeps proxies from cutting idle connections.
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
@@ -94,7 +94,7 @@ async fn open(
         None => {
             hub.view_or_load(&env).await?;
             hub.subscribe(env.as_str())
-                .ok_or_else(|| not_found_env(&env))?
+                .ok_or_else(|| StoreError::EnvNotFound(env.clone()))?
         }
     };
     let last_event_id = req

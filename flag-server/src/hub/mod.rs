@@ -187,16 +187,12 @@ impl Hub {
         if self.view(env.as_str()).is_none() {
             return self.view_or_load(env).await;
         }
-        match self.sync(env).await {
-            Ok(()) => {}
-            // The store does not have it; the event that deletes it here is on its way (or the
-            // store lost it and it is being restored, which the store says with Unavailable).
-            Err(StoreError::EnvNotFound(_)) => return Err(not_found_env(env)),
-            Err(e) => return Err(e),
-        }
+        // An error when the store does not have it (the event that deletes it here is on its
+        // way), or when the store lost it and it is being restored (then Unavailable).
+        self.sync(env).await?;
         match self.view(env.as_str()) {
             Some(v) => Ok(v),
-            None => Err(not_found_env(env)),
+            None => Err(StoreError::EnvNotFound(env.clone())),
         }
     }
 
@@ -385,9 +381,4 @@ impl Hub {
     pub fn shutdown(&self) {
         self.shutdown.cancel();
     }
-}
-
-/// The error for an environment that does not exist.
-pub fn not_found_env(env: &EnvName) -> StoreError {
-    StoreError::EnvNotFound(env.clone())
 }
