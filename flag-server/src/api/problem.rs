@@ -1,4 +1,4 @@
-//! The one mapping from [`Error`] to HTTP: `application/problem+json` (RFC 9457), plus the
+//! The one mapping from [`ApiError`] to HTTP: `application/problem+json` (RFC 9457), plus the
 //! fallbacks that turn actix's own errors (unknown routes, wrong methods, extractor failures)
 //! into the same shape.
 

@@ -8,10 +8,10 @@ use serde::{Deserialize, Serialize};
 /// One operation of an atomic [`super::Store::write`].
 #[derive(Debug, Clone)]
 pub enum WriteOp {
-    /// Create a flag; [`StoreError::FlagExists`] when the key exists.
+    /// Create a flag; [`super::StoreError::FlagExists`] when the key exists.
     Create(Flag),
     /// Replace a flag, creating it when `expected` is `None` and it does not exist.
-    /// With `Some(v)`: [`StoreError::FlagNotFound`] when absent, [`StoreError::Stale`] when its
+    /// With `Some(v)`: [`super::StoreError::FlagNotFound`] when absent, [`super::StoreError::Stale`] when its
     /// version is not `v`.
     Put {
         /// The new flag (its version and update fields are set by the store).
@@ -19,7 +19,7 @@ pub enum WriteOp {
         /// The version the caller read.
         expected: Option<u64>,
     },
-    /// Delete a flag; [`StoreError::FlagNotFound`] when absent, [`StoreError::Stale`] when
+    /// Delete a flag; [`super::StoreError::FlagNotFound`] when absent, [`super::StoreError::Stale`] when
     /// `expected` is given and differs.
     Delete {
         /// The flag's key.
