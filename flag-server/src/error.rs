@@ -1,11 +1,15 @@
-//! The server's one error type. Every failure, from the store or from a request, becomes one
-//! of these and is turned into `application/problem+json` in one place (`api::problem`).
+//! The HTTP API's error: the one type turned into `application/problem+json` (in
+//! `api::problem`). Each layer has its own error ([`crate::store::StoreError`],
+//! [`crate::service::ServiceError`]); they become an [`ApiError`] at the boundary, here.
 
 use flag_sdk::ValidationErrors;
 
-/// Errors of the flag server.
+use crate::service::ServiceError;
+use crate::store::StoreError;
+
+/// Errors the HTTP API answers with, one variant per status.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub enum ApiError {
     /// The request is malformed (bad JSON, bad query, bad header); 400.
     #[error("{0}")]
     BadRequest(String),
@@ -44,11 +48,48 @@ pub enum Error {
     Internal(String),
 }
 
-impl From<ValidationErrors> for Error {
+impl From<ValidationErrors> for ApiError {
     fn from(e: ValidationErrors) -> Self {
-        Error::Invalid(e)
+        ApiError::Invalid(e)
     }
 }
 
-/// Result with the server's error.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::EnvNotFound(env) => {
+                ApiError::NotFound(format!("environment \"{env}\" does not exist"))
+            }
+            StoreError::FlagNotFound(_) | StoreError::SdkKeyNotFound(_) => {
+                ApiError::NotFound(e.to_string())
+            }
+            StoreError::FlagExists(_) | StoreError::SdkKeyExists(_) => {
+                ApiError::Conflict(e.to_string())
+            }
+            StoreError::Stale { .. } => ApiError::PreconditionFailed(e.to_string()),
+            StoreError::InvalidArgument(m) => ApiError::BadRequest(m),
+            StoreError::Unavailable(m) => ApiError::Unavailable(m),
+            StoreError::Internal(m) => ApiError::Internal(m),
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Store(e) => e.into(),
+            ServiceError::Invalid(e) => ApiError::Invalid(e),
+            ServiceError::FlagNotFound { .. } | ServiceError::SdkKeyNotFound { .. } => {
+                ApiError::NotFound(e.to_string())
+            }
+            ServiceError::FlagExists { .. } => ApiError::Conflict(e.to_string()),
+            ServiceError::Stale { .. } | ServiceError::KeptChanging(_) => {
+                ApiError::PreconditionFailed(e.to_string())
+            }
+            ServiceError::Internal(m) => ApiError::Internal(m),
+        }
+    }
+}
+
+/// Result with the API's error.
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;

@@ -20,6 +20,9 @@ pub mod error;
 pub mod hub;
 pub mod metrics;
 pub mod openapi;
+mod secret;
+pub mod service;
+pub mod state;
 pub mod store;
 pub mod telemetry;
 
@@ -35,12 +38,14 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use config::{Config, LogFormat};
-pub use error::{Error, Result};
+pub use error::{ApiError, Result};
+pub use store::StoreError;
 
-use api::AppState;
 use auth::AdminTokens;
 use hub::Hub;
 use metrics::Metrics;
+use service::Service;
+use state::AppState;
 use store::Store;
 
 /// How long a stopping server waits for requests in flight.
@@ -127,9 +132,9 @@ impl Application {
             .await
             .with_context(|| format!("cannot load state from the {} store", store.kind()))?;
         let metrics = Arc::new(Metrics::new());
+        let app_metrics = metrics.clone();
         let state = web::Data::new(AppState {
-            hub: hub.clone(),
-            store: store.clone(),
+            service: Service::new(hub.clone()),
             admin_tokens: admin_tokens.clone(),
             metrics: metrics.clone(),
             body_limit: config.body_limit,
@@ -143,7 +148,10 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .wrap(ErrorHandlers::new().default_handler(api::problem::ensure_problem))
-                .wrap(from_fn(metrics::track))
+                .wrap(from_fn({
+                    let app_metrics = app_metrics.clone();
+                    move |req, next| metrics::track(app_metrics.clone(), req, next)
+                }))
                 .configure(api::configure)
         })
         .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())

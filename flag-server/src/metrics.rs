@@ -13,7 +13,6 @@ use std::time::Instant;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::web;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -22,7 +21,6 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use tracing::Instrument;
 
-use crate::api::AppState;
 use crate::hub::Hub;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -184,13 +182,11 @@ impl Metrics {
 /// `info`) inside a span with a request id, the method and the path. Headers, and so tokens,
 /// are never logged. The span's fields are only computed when `info` is enabled.
 pub async fn track(
+    metrics: Arc<Metrics>,
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let start = Instant::now();
-    let metrics: Option<Arc<Metrics>> = req
-        .app_data::<web::Data<AppState>>()
-        .map(|s| s.metrics.clone());
     let span = tracing::info_span!(
         "request",
         id = %uuid::Uuid::new_v4(),
@@ -205,9 +201,7 @@ pub async fn track(
         .unwrap_or_else(|| "unmatched".into());
     let status = res.status().as_u16();
     let elapsed = start.elapsed();
-    if let Some(metrics) = metrics {
-        metrics.observe(method.as_str(), &route, status, elapsed.as_secs_f64());
-    }
+    metrics.observe(method.as_str(), &route, status, elapsed.as_secs_f64());
     let _entered = span.enter();
     if status >= 500 {
         tracing::warn!(route = %route, status, latency_ms = elapsed.as_secs_f64() * 1000.0, "request");

@@ -1,14 +1,15 @@
 //! `GET /environments/{env}/audit?limit=&before=`: the change history, newest first.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
+use flag_sdk::EnvName;
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
-use super::input::{env_name, query_params, query_u64};
-use super::AppState;
+use super::query::{self, Query};
 use crate::auth::Admin;
-use crate::error::{Error, Result};
+use crate::error::{ApiError, Result};
+use crate::state::AppState;
 use crate::store::AuditEntry;
 
 /// Default number of entries.
@@ -21,13 +22,16 @@ pub const MAX_VERSION: u64 = i64::MAX as u64;
 /// Query parameters of the audit log.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// How many entries, 1 to 1000; default 50.
     #[param(minimum = 1, maximum = 1000)]
+    #[serde(default, deserialize_with = "query::count")]
     pub limit: Option<usize>,
     /// Only entries of versions below this one (for paging: the last version seen); at most
     /// 2^63 - 1, like every version.
     #[param(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
+    #[serde(default, deserialize_with = "query::whole_number")]
     pub before: Option<u64>,
 }
 
@@ -50,29 +54,24 @@ struct AuditPage {
 )]
 pub async fn list(
     _admin: Admin,
-    path: web::Path<String>,
-    req: HttpRequest,
+    path: web::Path<EnvName>,
+    query: Query<AuditQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let env = env_name(&path)?;
-    let params = query_params(&req, &["limit", "before"])?;
-    let query = AuditQuery {
-        limit: query_u64(&params, "limit")?.map(|l| usize::try_from(l).unwrap_or(usize::MAX)),
-        before: query_u64(&params, "before")?,
-    };
+    let env = path.into_inner();
+    let Query(query) = query;
     if let Some(before) = query.before.filter(|&b| b > MAX_VERSION) {
-        return Err(Error::BadRequest(format!(
+        return Err(ApiError::BadRequest(format!(
             "before must be between 0 and {MAX_VERSION}, got {before}"
         )));
     }
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(Error::BadRequest(format!(
+        return Err(ApiError::BadRequest(format!(
             "limit must be between 1 and {MAX_LIMIT}, got {limit}"
         )));
     }
-    state.hub.view_or_load(&env).await?;
-    let entries = state.store.audit(&env, limit, query.before).await?;
+    let entries = state.service.audit(&env, limit, query.before).await?;
     Ok(super::json_response(
         StatusCode::OK,
         &AuditPage {

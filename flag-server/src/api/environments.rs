@@ -2,14 +2,15 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
+use flag_sdk::EnvName;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::input::env_name;
-use super::{json_response, AppState};
+use super::json_response;
 use crate::auth::Admin;
 use crate::error::Result;
 use crate::hub::EnvView;
+use crate::state::AppState;
 
 /// An environment with its current version and number of flags.
 #[derive(Debug, Serialize, ToSchema)]
@@ -51,16 +52,13 @@ pub struct EnvironmentList {
     )
 )]
 pub async fn list(_admin: Admin, state: web::Data<AppState>) -> Result<HttpResponse> {
-    let names = state.store.list_environments().await?;
-    let mut environments = Vec::with_capacity(names.len());
-    for name in &names {
-        match state.hub.fresh_view(name).await {
-            Ok(view) => environments.push(EnvironmentInfo::from(&*view)),
-            // Deleted between the list and the load.
-            Err(crate::Error::NotFound(_)) => {}
-            Err(e) => return Err(e),
-        }
-    }
+    let environments = state
+        .service
+        .environments()
+        .await?
+        .iter()
+        .map(|view| EnvironmentInfo::from(&**view))
+        .collect();
     Ok(json_response(
         StatusCode::OK,
         &EnvironmentList { environments },
@@ -81,15 +79,11 @@ pub async fn list(_admin: Admin, state: web::Data<AppState>) -> Result<HttpRespo
 )]
 pub async fn create(
     _admin: Admin,
-    path: web::Path<String>,
+    path: web::Path<EnvName>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let env = env_name(&path)?;
-    let created = state.store.create_environment(&env).await?;
-    let view = state.hub.environment_created(&env).await?;
-    if created {
-        tracing::info!(environment = %env, "environment created");
-    }
+    let env = path.into_inner();
+    let (created, view) = state.service.create_environment(&env).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -110,19 +104,10 @@ pub async fn create(
 )]
 pub async fn delete(
     _admin: Admin,
-    path: web::Path<String>,
+    path: web::Path<EnvName>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let env = env_name(&path)?;
-    state
-        .store
-        .delete_environment(&env)
-        .await
-        .map_err(|e| match e {
-            crate::Error::NotFound(_) => crate::hub::not_found_env(&env),
-            e => e,
-        })?;
-    state.hub.environment_deleted(&env).await;
-    tracing::info!(environment = %env, "environment deleted");
+    let env = path.into_inner();
+    state.service.delete_environment(&env).await?;
     Ok(HttpResponse::NoContent().finish())
 }

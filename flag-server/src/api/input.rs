@@ -1,5 +1,5 @@
 //! Reading requests: JSON bodies within the size limit with field paths in errors, path
-//! names, `If-Match`, `If-None-Match` and `X-Change-Reason`. Every failure is a 4xx [`Error`].
+//! names, `If-Match`, `If-None-Match` and `X-Change-Reason`. Every failure is a 4xx [`ApiError`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -13,9 +13,9 @@ use flag_sdk::{EnvName, FlagKey, ValidationErrors};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
-use super::AppState;
 use crate::auth::Admin;
-use crate::error::{Error, Result};
+use crate::error::{ApiError, Result};
+use crate::state::AppState;
 use crate::store::ChangeMeta;
 
 /// Longest accepted `X-Change-Reason`, in bytes.
@@ -45,7 +45,7 @@ fn read_body(
         let mut buf = BytesMut::new();
         while let Some(chunk) = payload.next().await {
             let chunk = chunk.map_err(|e| {
-                Error::BadRequest(format!("the request body could not be read: {e}"))
+                ApiError::BadRequest(format!("the request body could not be read: {e}"))
             })?;
             if buf.len() + chunk.len() > limit {
                 return Err(too_large(limit));
@@ -61,7 +61,7 @@ fn read_body(
 }
 
 impl FromRequest for JsonBytes {
-    type Error = Error;
+    type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<JsonBytes>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
@@ -69,7 +69,7 @@ impl FromRequest for JsonBytes {
         Box::pin(async move {
             match body.await? {
                 Some(bytes) => Ok(JsonBytes(bytes)),
-                None => Err(Error::BadRequest(
+                None => Err(ApiError::BadRequest(
                     "the request body is empty; a JSON document is expected".into(),
                 )),
             }
@@ -78,7 +78,7 @@ impl FromRequest for JsonBytes {
 }
 
 impl FromRequest for OptionalJsonBytes {
-    type Error = Error;
+    type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<OptionalJsonBytes>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
@@ -93,7 +93,7 @@ impl FromRequest for OptionalJsonBytes {
 pub struct Json<T>(pub T);
 
 impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
-    type Error = Error;
+    type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Json<T>>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
@@ -106,8 +106,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
-fn too_large(limit: usize) -> Error {
-    Error::PayloadTooLarge(format!(
+fn too_large(limit: usize) -> ApiError {
+    ApiError::PayloadTooLarge(format!(
         "the request body is larger than the limit of {limit} bytes"
     ))
 }
@@ -138,7 +138,7 @@ fn check_content_type(headers: &HeaderMap) -> Result<()> {
     if mime == "application/json" || mime.ends_with("+json") {
         Ok(())
     } else {
-        Err(Error::UnsupportedMediaType(format!(
+        Err(ApiError::UnsupportedMediaType(format!(
             "the body must be JSON: send `Content-Type: application/json` (got {mime:?})"
         )))
     }
@@ -158,13 +158,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
         match inner.classify() {
             serde_json::error::Category::Data => {
                 let path = if path == "." { String::new() } else { path };
-                Error::Invalid(ValidationErrors::single(path, inner.to_string()))
+                ApiError::Invalid(ValidationErrors::single(path, inner.to_string()))
             }
-            _ => Error::BadRequest(format!("malformed JSON: {inner}")),
+            _ => ApiError::BadRequest(format!("malformed JSON: {inner}")),
         }
     })?;
     de.end()
-        .map_err(|e| Error::BadRequest(format!("malformed JSON: {e}")))?;
+        .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
     Ok(value)
 }
 
@@ -172,7 +172,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
 pub fn expect_object(bytes: &[u8]) -> Result<()> {
     match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{') => Ok(()),
-        _ => Err(Error::BadRequest(
+        _ => Err(ApiError::BadRequest(
             "the request body must be a JSON object".into(),
         )),
     }
@@ -181,69 +181,10 @@ pub fn expect_object(bytes: &[u8]) -> Result<()> {
 /// Longest version in `If-Match`: 19 digits (every version fits in 63 bits).
 const MAX_VERSION_DIGITS: usize = 19;
 
-/// The query parameters of a request, checked against the names a route knows (an unknown
-/// one, like a misspelt `dryrun`, is a 400 rather than silently ignored).
-pub fn query_params(
-    req: &HttpRequest,
-    known: &[&str],
-) -> Result<std::collections::HashMap<String, String>> {
-    let params = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-        .map_err(|e| Error::BadRequest(format!("invalid query string: {e}")))?
-        .into_inner();
-    let mut map = std::collections::HashMap::new();
-    for (name, value) in params {
-        if !known.contains(&name.as_str()) {
-            return Err(Error::BadRequest(format!(
-                "unknown query parameter {name:?}; this endpoint takes {}",
-                known.join(", ")
-            )));
-        }
-        if map.insert(name.clone(), value).is_some() {
-            return Err(Error::BadRequest(format!(
-                "query parameter {name:?} is given twice"
-            )));
-        }
-    }
-    Ok(map)
-}
-
-/// A boolean query parameter: `true`/`false` (or `1`/`0`); `default` when absent.
-pub fn query_bool(
-    params: &std::collections::HashMap<String, String>,
-    name: &str,
-    default: bool,
-) -> Result<bool> {
-    match params.get(name).map(|v| v.to_ascii_lowercase()) {
-        None => Ok(default),
-        Some(v) if v == "true" || v == "1" => Ok(true),
-        Some(v) if v == "false" || v == "0" => Ok(false),
-        Some(v) => Err(Error::BadRequest(format!(
-            "query parameter {name} must be true or false, got {v:?}"
-        ))),
-    }
-}
-
-/// A whole-number query parameter; `None` when absent.
-pub fn query_u64(
-    params: &std::collections::HashMap<String, String>,
-    name: &str,
-) -> Result<Option<u64>> {
-    params
-        .get(name)
-        .map(|v| {
-            v.parse::<u64>().map_err(|_| {
-                Error::BadRequest(format!(
-                    "query parameter {name} must be a whole number, got {v:?}"
-                ))
-            })
-        })
-        .transpose()
-}
-
 /// Parses an environment name from the path; 400 naming the rule when it is not valid.
 pub fn env_name(s: &str) -> Result<EnvName> {
     EnvName::parse(s).map_err(|m| {
-        Error::Invalid(ValidationErrors::single(
+        ApiError::Invalid(ValidationErrors::single(
             "env",
             format!("environment name {s:?} {m}"),
         ))
@@ -253,7 +194,7 @@ pub fn env_name(s: &str) -> Result<EnvName> {
 /// Parses a flag key from the path; 400 naming the rule when it is not valid.
 pub fn flag_key(s: &str) -> Result<FlagKey> {
     FlagKey::parse(s).map_err(|m| {
-        Error::Invalid(ValidationErrors::single(
+        ApiError::Invalid(ValidationErrors::single(
             "key",
             format!("flag key {s:?} {m}"),
         ))
@@ -266,7 +207,7 @@ pub fn if_match(req: &HttpRequest) -> Result<Option<u64>> {
         return Ok(None);
     };
     let bad = || {
-        Error::BadRequest(
+        ApiError::BadRequest(
             "If-Match must be one version in quotes, like \"7\" (the flag's ETag)".into(),
         )
     };
@@ -315,10 +256,10 @@ pub fn change_meta(req: &HttpRequest, admin: &Admin) -> Result<ChangeMeta> {
         None => None,
         Some(v) => {
             let text = v.to_str().map_err(|_| {
-                Error::BadRequest("X-Change-Reason must be visible ASCII text".into())
+                ApiError::BadRequest("X-Change-Reason must be visible ASCII text".into())
             })?;
             if text.len() > MAX_REASON_LEN {
-                return Err(Error::BadRequest(format!(
+                return Err(ApiError::BadRequest(format!(
                     "X-Change-Reason must be at most {MAX_REASON_LEN} bytes"
                 )));
             }

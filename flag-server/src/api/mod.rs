@@ -1,5 +1,5 @@
 //! The HTTP API (contract section 4): admin routes, SDK routes and ops routes, all sharing
-//! one [`AppState`].
+//! one [`crate::state::AppState`].
 
 pub mod apply;
 pub mod audit;
@@ -8,47 +8,26 @@ pub mod flags;
 pub mod input;
 pub mod ops;
 pub mod problem;
+pub mod query;
 pub mod sdk;
 pub mod sdk_keys;
 pub mod stream;
 
-use std::sync::Arc;
-
 use actix_web::{web, HttpResponse};
 
-use crate::auth::AdminTokens;
-use crate::error::Error;
-use crate::hub::Hub;
-use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::error::ApiError;
 
-/// Everything the handlers share. Registered once as `web::Data<AppState>`.
-pub struct AppState {
-    /// The in-memory state of every environment and the SDK keys.
-    pub hub: Arc<Hub>,
-    /// The store (also reachable through the hub).
-    pub store: Arc<dyn Store>,
-    /// The accepted admin tokens.
-    pub admin_tokens: AdminTokens,
-    /// Prometheus metrics.
-    pub metrics: Arc<Metrics>,
-    /// Largest accepted request body, in bytes.
-    pub body_limit: usize,
-}
-
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("hub", &self.hub)
-            .field("store", &self.store.kind())
-            .field("admin_tokens", &self.admin_tokens)
-            .field("body_limit", &self.body_limit)
-            .finish()
+/// A path that does not deserialize: the same 400 as a name that does not parse, naming the
+/// segment (`env` or `key`) and its rule.
+fn path_error(e: actix_web::error::PathError, req: &actix_web::HttpRequest) -> actix_web::Error {
+    let info = req.match_info();
+    if let Some(Err(e)) = info.get("env").map(input::env_name) {
+        return e.into();
     }
-}
-
-fn extractor_error(detail: String) -> actix_web::Error {
-    Error::BadRequest(detail).into()
+    if let Some(Err(e)) = info.get("key").map(input::flag_key) {
+        return e.into();
+    }
+    ApiError::BadRequest(format!("invalid path: {e}")).into()
 }
 
 /// Registers every route, and the extractor configurations that turn their failures into
@@ -60,113 +39,104 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             problem::method_not_allowed(&req, allow)
         })
     };
-    cfg.app_data(
-        web::PathConfig::default()
-            .error_handler(|e, _| extractor_error(format!("invalid path: {e}"))),
-    )
-    .app_data(
-        web::QueryConfig::default()
-            .error_handler(|e, _| extractor_error(format!("invalid query parameters: {e}"))),
-    )
-    .app_data(
-        web::JsonConfig::default()
-            .error_handler(|e, _| extractor_error(format!("invalid JSON body: {e}"))),
-    )
-    .service(
-        web::resource("/healthz")
-            .route(web::get().to(ops::healthz))
-            .default_service(not_allowed("GET")),
-    )
-    .service(
-        web::resource("/readyz")
-            .route(web::get().to(ops::readyz))
-            .default_service(not_allowed("GET")),
-    )
-    .service(
-        web::resource("/metrics")
-            .route(web::get().to(ops::metrics))
-            .default_service(not_allowed("GET")),
-    )
-    .service(
-        web::resource("/openapi.json")
-            .route(web::get().to(ops::openapi))
-            .default_service(not_allowed("GET")),
-    )
-    .service(
-        web::scope("/api/v1")
-            .service(
-                web::resource("/environments")
-                    .route(web::get().to(environments::list))
-                    .default_service(not_allowed("GET")),
-            )
-            .service(
-                web::resource("/environments/{env}")
-                    .route(web::put().to(environments::create))
-                    .route(web::delete().to(environments::delete))
-                    .default_service(not_allowed("PUT, DELETE")),
-            )
-            .service(
-                web::resource("/environments/{env}/flags")
-                    .route(web::get().to(flags::list))
-                    .route(web::post().to(flags::create))
-                    .default_service(not_allowed("GET, POST")),
-            )
-            .service(
-                web::resource("/environments/{env}/flags/{key}")
-                    .route(web::get().to(flags::get))
-                    .route(web::put().to(flags::replace))
-                    .route(web::patch().to(flags::patch))
-                    .route(web::delete().to(flags::delete))
-                    .default_service(not_allowed("GET, PUT, PATCH, DELETE")),
-            )
-            .service(
-                web::resource("/environments/{env}/apply")
-                    .route(web::post().to(apply::apply))
-                    .default_service(not_allowed("POST")),
-            )
-            .service(
-                web::resource("/environments/{env}/audit")
-                    .route(web::get().to(audit::list))
-                    .default_service(not_allowed("GET")),
-            )
-            .service(
-                web::resource("/environments/{env}/stream")
-                    .route(web::get().to(stream::environment_stream))
-                    .default_service(not_allowed("GET")),
-            )
-            .service(
-                web::resource("/environments/{env}/sdk-keys")
-                    .route(web::post().to(sdk_keys::create))
-                    .route(web::get().to(sdk_keys::list))
-                    .default_service(not_allowed("POST, GET")),
-            )
-            .service(
-                web::resource("/environments/{env}/sdk-keys/{id}")
-                    .route(web::delete().to(sdk_keys::revoke))
-                    .default_service(not_allowed("DELETE")),
-            )
-            .service(
-                web::resource("/sdk/flags")
-                    .route(web::get().to(sdk::flags))
-                    .default_service(not_allowed("GET")),
-            )
-            .service(
-                web::resource("/sdk/stream")
-                    .route(web::get().to(stream::sdk_stream))
-                    .default_service(not_allowed("GET")),
-            )
-            .service(
-                web::resource("/sdk/evaluate")
-                    .route(web::post().to(sdk::evaluate))
-                    .default_service(not_allowed("POST")),
-            )
-            .service(
-                web::resource("/sdk/metrics")
-                    .route(web::post().to(sdk::metrics))
-                    .default_service(not_allowed("POST")),
-            ),
-    )
-    .default_service(web::to(problem::not_found));
+    // Bodies and query strings have extractors of their own (`input`, `query`); paths use
+    // actix's, whose failures this turns into problem+json.
+    cfg.app_data(web::PathConfig::default().error_handler(path_error))
+        .service(
+            web::resource("/healthz")
+                .route(web::get().to(ops::healthz))
+                .default_service(not_allowed("GET")),
+        )
+        .service(
+            web::resource("/readyz")
+                .route(web::get().to(ops::readyz))
+                .default_service(not_allowed("GET")),
+        )
+        .service(
+            web::resource("/metrics")
+                .route(web::get().to(ops::metrics))
+                .default_service(not_allowed("GET")),
+        )
+        .service(
+            web::resource("/openapi.json")
+                .route(web::get().to(ops::openapi))
+                .default_service(not_allowed("GET")),
+        )
+        .service(
+            web::scope("/api/v1")
+                .service(
+                    web::resource("/environments")
+                        .route(web::get().to(environments::list))
+                        .default_service(not_allowed("GET")),
+                )
+                .service(
+                    web::resource("/environments/{env}")
+                        .route(web::put().to(environments::create))
+                        .route(web::delete().to(environments::delete))
+                        .default_service(not_allowed("PUT, DELETE")),
+                )
+                .service(
+                    web::resource("/environments/{env}/flags")
+                        .route(web::get().to(flags::list))
+                        .route(web::post().to(flags::create))
+                        .default_service(not_allowed("GET, POST")),
+                )
+                .service(
+                    web::resource("/environments/{env}/flags/{key}")
+                        .route(web::get().to(flags::get))
+                        .route(web::put().to(flags::replace))
+                        .route(web::patch().to(flags::patch))
+                        .route(web::delete().to(flags::delete))
+                        .default_service(not_allowed("GET, PUT, PATCH, DELETE")),
+                )
+                .service(
+                    web::resource("/environments/{env}/apply")
+                        .route(web::post().to(apply::apply))
+                        .default_service(not_allowed("POST")),
+                )
+                .service(
+                    web::resource("/environments/{env}/audit")
+                        .route(web::get().to(audit::list))
+                        .default_service(not_allowed("GET")),
+                )
+                .service(
+                    web::resource("/environments/{env}/stream")
+                        .route(web::get().to(stream::environment_stream))
+                        .default_service(not_allowed("GET")),
+                )
+                .service(
+                    web::resource("/environments/{env}/sdk-keys")
+                        .route(web::post().to(sdk_keys::create))
+                        .route(web::get().to(sdk_keys::list))
+                        .default_service(not_allowed("POST, GET")),
+                )
+                .service(
+                    web::resource("/environments/{env}/sdk-keys/{id}")
+                        .route(web::delete().to(sdk_keys::revoke))
+                        .default_service(not_allowed("DELETE")),
+                )
+                .service(
+                    web::resource("/sdk/flags")
+                        .route(web::get().to(sdk::flags))
+                        .default_service(not_allowed("GET")),
+                )
+                .service(
+                    web::resource("/sdk/stream")
+                        .route(web::get().to(stream::sdk_stream))
+                        .default_service(not_allowed("GET")),
+                )
+                .service(
+                    web::resource("/sdk/evaluate")
+                        .route(web::post().to(sdk::evaluate))
+                        .default_service(not_allowed("POST")),
+                )
+                .service(
+                    web::resource("/sdk/metrics")
+                        .route(web::post().to(sdk::metrics))
+                        .default_service(not_allowed("POST")),
+                ),
+        )
+        .default_service(web::to(problem::not_found));
 }
 
 /// A JSON response with a status.
@@ -179,7 +149,7 @@ pub(crate) fn json_response(
         Ok(()) => HttpResponse::build(status)
             .content_type("application/json")
             .body(bytes),
-        Err(e) => actix_web::ResponseError::error_response(&Error::Internal(format!(
+        Err(e) => actix_web::ResponseError::error_response(&ApiError::Internal(format!(
             "serializing a response: {e}"
         ))),
     }

@@ -5,8 +5,8 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::AppState;
 use crate::error::Result;
+use crate::state::AppState;
 
 /// The answer of `/healthz` and `/readyz`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -36,9 +36,9 @@ pub async fn healthz() -> HttpResponse {
     responses((status = 200, description = "Ready", body = Health),
               (status = 503, description = "Store unreachable, or lost its data and not restored yet", body = super::problem::Problem, content_type = "application/problem+json")))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
-    state.store.ping().await?;
-    if state.hub.store_lost() {
-        return Err(crate::error::Error::Unavailable(
+    state.service.store().ping().await?;
+    if state.hub().store_lost() {
+        return Err(crate::error::ApiError::Unavailable(
             "the store lost its data; this instance is writing it back from memory".into(),
         ));
     }
@@ -46,7 +46,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
         StatusCode::OK,
         &Health {
             status: "ready",
-            store: Some(state.store.kind()),
+            store: Some(state.service.store().kind()),
         },
     ))
 }
@@ -57,7 +57,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(state.metrics.render(&state.hub))
+        .body(state.metrics.render(state.hub()))
 }
 
 /// This API's OpenAPI document.

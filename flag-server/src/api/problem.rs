@@ -1,4 +1,4 @@
-//! The one mapping from [`Error`] to HTTP: `application/problem+json` (RFC 9457), plus the
+//! The one mapping from [`ApiError`] to HTTP: `application/problem+json` (RFC 9457), plus the
 //! fallbacks that turn actix's own errors (unknown routes, wrong methods, extractor failures)
 //! into the same shape.
 
@@ -10,7 +10,7 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::Error;
+use crate::error::ApiError;
 
 /// The content type of every error.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -64,41 +64,41 @@ impl Problem {
     }
 }
 
-impl Error {
+impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
-            Error::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
-            Error::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid-input", "Invalid input"),
-            Error::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
-            Error::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
-            Error::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            Error::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
-            Error::PreconditionFailed(_) => (
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
+            ApiError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid-input", "Invalid input"),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            ApiError::PreconditionFailed(_) => (
                 StatusCode::PRECONDITION_FAILED,
                 "precondition-failed",
                 "Precondition failed",
             ),
-            Error::PayloadTooLarge(_) => (
+            ApiError::PayloadTooLarge(_) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",
                 "Payload too large",
             ),
-            Error::UnsupportedMediaType(_) => (
+            ApiError::UnsupportedMediaType(_) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",
                 "Unsupported media type",
             ),
-            Error::MethodNotAllowed(_) => (
+            ApiError::MethodNotAllowed(_) => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method-not-allowed",
                 "Method not allowed",
             ),
-            Error::Unavailable(_) => (
+            ApiError::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "store-unavailable",
                 "Store unavailable",
             ),
-            Error::Internal(_) => (
+            ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
                 "Internal error",
@@ -110,7 +110,7 @@ impl Error {
     pub fn to_problem(&self) -> Problem {
         let (status, slug, title) = self.parts();
         let detail = match self {
-            Error::Invalid(errors) => {
+            ApiError::Invalid(errors) => {
                 let mut p = Problem::new(
                     status,
                     slug,
@@ -126,25 +126,25 @@ impl Error {
                     .collect();
                 return p;
             }
-            Error::Unavailable(_) => {
+            ApiError::Unavailable(_) => {
                 "the store cannot be reached; nothing was changed, try again later".to_owned()
             }
-            Error::Internal(_) => "an internal error occurred; it has been logged".to_owned(),
+            ApiError::Internal(_) => "an internal error occurred; it has been logged".to_owned(),
             other => other.to_string(),
         };
         Problem::new(status, slug, title, detail)
     }
 }
 
-impl ResponseError for Error {
+impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         self.parts().0
     }
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            Error::Internal(m) => tracing::error!(error = %m, "internal error"),
-            Error::Unavailable(m) => tracing::warn!(error = %m, "store unavailable"),
+            ApiError::Internal(m) => tracing::error!(error = %m, "internal error"),
+            ApiError::Unavailable(m) => tracing::warn!(error = %m, "store unavailable"),
             _ => {}
         }
         self.to_problem().response()
@@ -153,7 +153,7 @@ impl ResponseError for Error {
 
 /// Answers routes that do not exist.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
-    Error::NotFound(format!("no route for {} {}", req.method(), req.path()))
+    ApiError::NotFound(format!("no route for {} {}", req.method(), req.path()))
         .to_problem()
         .response()
 }
@@ -161,7 +161,7 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
 /// Answers a known path with a method it does not have: 405 with `Allow` naming the methods
 /// the path has (RFC 9110, section 15.5.6).
 pub fn method_not_allowed(req: &HttpRequest, allow: &'static str) -> HttpResponse {
-    let mut res = Error::MethodNotAllowed(format!(
+    let mut res = ApiError::MethodNotAllowed(format!(
         "{} is not allowed on {}; allowed: {allow}",
         req.method(),
         req.path()

@@ -11,10 +11,10 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::input::{if_none_match, Json};
-use super::AppState;
 use crate::auth::SdkClient;
-use crate::error::{Error, Result};
+use crate::error::{ApiError, Result};
 use crate::hub::EnvView;
+use crate::state::AppState;
 
 /// Most flags one metrics report may name.
 pub const MAX_REPORTED_FLAGS: usize = 10_000;
@@ -22,9 +22,9 @@ pub const MAX_REPORTED_FLAGS: usize = 10_000;
 pub const MAX_EVALUATED_FLAGS: usize = 10_000;
 
 async fn view(state: &AppState, client: &SdkClient) -> Result<std::sync::Arc<EnvView>> {
-    match state.hub.view(client.environment.as_str()) {
+    match state.hub().view(client.environment.as_str()) {
         Some(v) => Ok(v),
-        None => state.hub.view_or_load(&client.environment).await,
+        None => Ok(state.hub().view_or_load(&client.environment).await?),
     }
 }
 
@@ -151,7 +151,7 @@ pub async fn evaluate(
         .as_ref()
         .is_some_and(|f| f.len() > MAX_EVALUATED_FLAGS)
     {
-        return Err(Error::Invalid(ValidationErrors::single(
+        return Err(ApiError::Invalid(ValidationErrors::single(
             "flags",
             format!("at most {MAX_EVALUATED_FLAGS} flags per request"),
         )));
@@ -257,7 +257,7 @@ pub async fn metrics(
     errors.into_result()?;
     if !counts.is_empty() {
         state
-            .store
+            .service
             .record_usage(&client.environment, report.period_end, &counts)
             .await?;
     }

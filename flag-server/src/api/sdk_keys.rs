@@ -3,14 +3,14 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
-use rand::RngCore;
+use flag_sdk::EnvName;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::input::{env_name, expect_object, parse_json, OptionalJsonBytes};
-use super::AppState;
-use crate::auth::{hash_secret, random_secret, Admin};
-use crate::error::{Error, Result};
+use super::input::{expect_object, parse_json, OptionalJsonBytes};
+use crate::auth::Admin;
+use crate::error::{ApiError, Result};
+use crate::state::AppState;
 use crate::store::SdkKeyRecord;
 
 /// Longest key name, in characters.
@@ -84,11 +84,11 @@ pub struct SdkKeyList {
 )]
 pub async fn create(
     admin: Admin,
-    path: web::Path<String>,
+    path: web::Path<EnvName>,
     body: OptionalJsonBytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let env = env_name(&path)?;
+    let env = path.into_inner();
     // No body and a JSON `null` both mean the defaults.
     let request: NewSdkKey = match body.0 {
         Some(b) if b.trim_ascii() != b"null" => {
@@ -99,27 +99,13 @@ pub async fn create(
     };
     let name = request.name.unwrap_or_else(|| "sdk-key".into());
     if name.chars().count() > MAX_NAME_LEN || name.trim().is_empty() {
-        return Err(Error::Invalid(flag_sdk::ValidationErrors::single(
+        return Err(ApiError::Invalid(flag_sdk::ValidationErrors::single(
             "name",
             format!("must be 1 to {MAX_NAME_LEN} characters, not only spaces"),
         )));
     }
     let name = name.trim().to_owned();
-    state.hub.view_or_load(&env).await?;
-    let secret = random_secret(&format!("sdk-{env}"));
-    let mut id = [0u8; 8];
-    rand::thread_rng().fill_bytes(&mut id);
-    let record = SdkKeyRecord {
-        id: hex::encode(id),
-        environment: env.clone(),
-        name,
-        hash: hash_secret(&secret),
-        created_at: Utc::now(),
-        created_by: admin.name.clone(),
-    };
-    state.store.create_sdk_key(&record).await?;
-    state.hub.key_added(record.clone());
-    tracing::info!(environment = %env, id = %record.id, actor = %admin.name, "SDK key issued");
+    let (record, secret) = state.service.issue_sdk_key(&env, name, &admin.name).await?;
     Ok(super::json_response(
         StatusCode::CREATED,
         &IssuedSdkKey {
@@ -141,24 +127,17 @@ pub async fn create(
 )]
 pub async fn list(
     _admin: Admin,
-    path: web::Path<String>,
+    path: web::Path<EnvName>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let env = env_name(&path)?;
-    state.hub.view_or_load(&env).await?;
-    let mut keys: Vec<SdkKeyInfo> = state
-        .store
-        .list_sdk_keys()
+    let env = path.into_inner();
+    let keys = state
+        .service
+        .sdk_keys(&env)
         .await?
         .iter()
-        .filter(|k| k.environment == env)
         .map(SdkKeyInfo::from)
         .collect();
-    keys.sort_by(|a, b| {
-        a.created_at
-            .cmp(&b.created_at)
-            .then_with(|| a.id.cmp(&b.id))
-    });
     Ok(super::json_response(StatusCode::OK, &SdkKeyList { keys }))
 }
 
@@ -174,22 +153,10 @@ pub async fn list(
 )]
 pub async fn revoke(
     admin: Admin,
-    path: web::Path<(String, String)>,
+    path: web::Path<(EnvName, String)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let env = env_name(&path.0)?;
-    let id = &path.1;
-    state
-        .store
-        .revoke_sdk_key(&env, id)
-        .await
-        .map_err(|e| match e {
-            Error::NotFound(_) => {
-                Error::NotFound(format!("environment \"{env}\" has no SDK key {id:?}"))
-            }
-            e => e,
-        })?;
-    state.hub.key_revoked(id);
-    tracing::info!(environment = %env, id = %id, actor = %admin.name, "SDK key revoked");
+    let (env, id) = path.into_inner();
+    state.service.revoke_sdk_key(&env, &id, &admin.name).await?;
     Ok(HttpResponse::NoContent().finish())
 }

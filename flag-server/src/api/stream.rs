@@ -17,7 +17,7 @@
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::header;
@@ -28,12 +28,11 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use super::input::env_name;
-use super::AppState;
 use crate::auth::{Admin, SdkClient};
-use crate::error::{Error, Result};
-use crate::hub::{not_found_env, EnvView, Hub, Notice};
-use crate::store::{Change, ChangeEvent, Replay};
+use crate::error::{ApiError, Result};
+use crate::hub::{EnvView, Hub, Notice};
+use crate::state::AppState;
+use crate::store::{Change, ChangeEvent, Replay, StoreError};
 
 /// A comment line at least this often keeps proxies from cutting idle connections.
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
@@ -52,12 +51,12 @@ const BATCH: usize = 256;
 )]
 pub async fn environment_stream(
     _admin: Admin,
-    path: web::Path<String>,
+    path: web::Path<EnvName>,
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    let env = env_name(&path)?;
-    state.hub.view_or_load(&env).await?;
+    let env = path.into_inner();
+    state.service.require_environment(&env).await?;
     open(&req, &state, env, None).await
 }
 
@@ -82,12 +81,12 @@ async fn open(
     env: EnvName,
     key_id: Option<String>,
 ) -> Result<HttpResponse> {
-    let hub = state.hub.clone();
+    let hub = state.hub().clone();
     // Notices first, so that a revocation after the authentication is not missed.
     let notices = hub.notices();
     if let Some(id) = &key_id {
         if !hub.sdk_key_active(id) {
-            return Err(Error::Unauthorized("unknown or revoked token".into()));
+            return Err(ApiError::Unauthorized("unknown or revoked token".into()));
         }
     }
     let (view, rx) = match hub.subscribe(env.as_str()) {
@@ -95,7 +94,7 @@ async fn open(
         None => {
             hub.view_or_load(&env).await?;
             hub.subscribe(env.as_str())
-                .ok_or_else(|| not_found_env(&env))?
+                .ok_or_else(|| StoreError::EnvNotFound(env.clone()))?
         }
     };
     let last_event_id = req
@@ -170,20 +169,18 @@ async fn opening(
             return (VecDeque::from([Bytes::from(out)]), sent);
         }
     }
-    // The snapshot's body is shared with the hub's view, not copied per connection.
-    let _ = write!(out, "id: {}\nevent: snapshot\ndata: ", view.version);
-    let chunks = [
-        Bytes::from(out),
-        view.body.clone(),
-        Bytes::from_static(b"\n\n"),
-    ];
-    (VecDeque::from(chunks), view.version)
+    (VecDeque::from(snapshot_event(out, view)), view.version)
 }
 
-fn push_snapshot(out: &mut Vec<u8>, view: &EnvView) {
-    out.extend_from_slice(format!("id: {}\nevent: snapshot\ndata: ", view.version).as_bytes());
-    out.extend_from_slice(&view.body);
-    out.extend_from_slice(b"\n\n");
+/// The snapshot event of a view after `prefix`, in chunks: the snapshot's body is shared with
+/// the hub's view, not copied per connection.
+fn snapshot_event(mut prefix: String, view: &EnvView) -> [Bytes; 3] {
+    let _ = write!(prefix, "id: {}\nevent: snapshot\ndata: ", view.version);
+    [
+        Bytes::from(prefix),
+        view.body.clone(),
+        Bytes::from_static(b"\n\n"),
+    ]
 }
 
 #[derive(Serialize)]
@@ -218,37 +215,11 @@ fn push_change(out: &mut String, change: &Change) {
     }
 }
 
-/// Recently sent live changes with their serialized events, shared by every stream of the
-/// process: a change fanned out to thousands of streams is serialized once. Entries hold their
-/// `Arc<Change>`, so identity (`Arc::ptr_eq`) cannot be confused with a later change.
-static EVENTS: Mutex<VecDeque<(Arc<Change>, Bytes)>> = Mutex::new(VecDeque::new());
-/// Entries kept in [`EVENTS`].
-const EVENTS_KEPT: usize = 64;
-
-/// The serialized event of a live change.
-fn shared_event(change: &Arc<Change>) -> Bytes {
-    let lookup = |events: &VecDeque<(Arc<Change>, Bytes)>| {
-        events
-            .iter()
-            .rev()
-            .find(|(c, _)| Arc::ptr_eq(c, change))
-            .map(|(_, b)| b.clone())
-    };
-    if let Some(b) = lookup(&EVENTS.lock().unwrap_or_else(|p| p.into_inner())) {
-        return b;
-    }
+/// The event of a live change.
+fn change_event(change: &Change) -> Bytes {
     let mut out = String::new();
     push_change(&mut out, change);
-    let bytes = Bytes::from(out);
-    let mut events = EVENTS.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(b) = lookup(&events) {
-        return b;
-    }
-    events.push_back((change.clone(), bytes.clone()));
-    if events.len() > EVENTS_KEPT {
-        events.pop_front();
-    }
-    bytes
+    Bytes::from(out)
 }
 
 /// Why a stream ended, for the logs.
@@ -325,7 +296,7 @@ impl Connection {
         let mut n = 0;
         while let Some(change) = next.take() {
             if change.version > self.sent {
-                chunks.push(shared_event(&change));
+                chunks.push(self.hub.encoded_change(&change, change_event));
                 self.sent = change.version;
             }
             n += 1;
@@ -347,10 +318,10 @@ impl Connection {
         if view.version == self.sent {
             return Some(None);
         }
-        let mut out = Vec::new();
-        push_snapshot(&mut out, &view);
         self.sent = view.version;
-        Some(Some(Bytes::from(out)))
+        Some(Some(Bytes::from(
+            snapshot_event(String::new(), &view).concat(),
+        )))
     }
 
     fn check_notice(

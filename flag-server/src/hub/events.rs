@@ -8,8 +8,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::Hub;
-use crate::error::{Error, Result};
 use crate::store::{EventCursor, SdkKeyRecord, StoreEvent};
+use crate::store::{Result, StoreError};
 
 /// The shortest time between two reads of the SDK keys for unknown keys: a flood of bad keys
 /// costs the store at most ten reads a second.
@@ -55,7 +55,7 @@ impl Hub {
     ///
     /// Reads of the store never overlap, are at least 100 ms apart, and serve every request
     /// that arrived before they started; a key the store did not have is refused from memory
-    /// for a second. [`Error::Unavailable`] when the store cannot be asked.
+    /// for a second. [`StoreError::Unavailable`] when the store cannot be asked.
     pub async fn sdk_key_or_lookup(&self, hash: &str) -> Result<Option<Arc<SdkKeyRecord>>> {
         if let Some(k) = self.sdk_key(hash) {
             return Ok(Some(k));
@@ -120,7 +120,7 @@ impl Hub {
                         }
                         Ok(_) => {}
                         // Deleted again since; its deletion event follows.
-                        Err(Error::NotFound(_)) => {}
+                        Err(StoreError::EnvNotFound(_)) => {}
                         Err(e) => return Err(e),
                     }
                 }
@@ -140,7 +140,7 @@ impl Hub {
                             self.view_or_load(&env).await.map(|_| ())
                         };
                         match outcome {
-                            Ok(()) | Err(Error::NotFound(_)) => {}
+                            Ok(()) | Err(StoreError::EnvNotFound(_)) => {}
                             Err(e) => return Err(e),
                         }
                     }

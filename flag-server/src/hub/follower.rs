@@ -112,7 +112,7 @@ async fn warn_if_volatile(hub: &Hub, last: &Mutex<Option<Durability>>) {
 async fn keep_going<F, Fut>(what: &'static str, hub: &Hub, metrics: &Metrics, mut step: F)
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = crate::Result<()>>,
+    Fut: Future<Output = crate::store::Result<()>>,
 {
     let shutdown = hub.shutdown_token();
     let mut backoff = Duration::from_millis(100);

@@ -39,8 +39,10 @@
 //!   [`Hub::sdk_key_active`] checks a key by id.
 //! - [`Hub::shutdown_token`] is cancelled when the server stops: streams end then.
 
+mod encoded;
 mod events;
 pub mod follower;
+mod keys;
 mod recovery;
 mod view;
 
@@ -58,8 +60,8 @@ use flag_sdk::{EnvName, Snapshot};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::error::{Error, Result};
 use crate::store::{Change, ChangeEvent, EventCursor, Replay, SdkKeyRecord, Store};
+use crate::store::{Result, StoreError};
 
 /// Changes a stream receiver may fall behind before it is told it lagged.
 pub const CHANNEL_CAPACITY: usize = 1024;
@@ -91,6 +93,8 @@ pub struct Hub {
     recovering: tokio::sync::Mutex<()>,
     /// Set while the store has lost its data and is not restored yet (readiness says so).
     store_lost: AtomicBool,
+    /// Live changes encoded once for every stream ([`Hub::encoded_change`]).
+    encoded: encoded::EncodedChanges,
 }
 
 impl std::fmt::Debug for Hub {
@@ -113,7 +117,7 @@ impl Hub {
         let mut names = store.list_environments().await?;
         if names.is_empty() {
             for name in ["development", "production"] {
-                let env = EnvName::parse(name).map_err(|e| Error::Internal(e.to_string()))?;
+                let env = EnvName::parse(name).map_err(|e| StoreError::Internal(e.to_string()))?;
                 store.create_environment(&env).await?;
             }
             names = store.list_environments().await?;
@@ -125,11 +129,11 @@ impl Hub {
                     envs.insert(name, Arc::new(EnvSlot::new(EnvView::from_state(state))));
                 }
                 // Deleted meanwhile by another instance.
-                Err(Error::NotFound(_)) => {}
+                Err(StoreError::EnvNotFound(_)) => {}
                 Err(e) => return Err(e),
             }
         }
-        let keys = key_map(store.list_sdk_keys().await?);
+        let keys = keys::key_map(store.list_sdk_keys().await?);
         Ok(Arc::new(Hub {
             store,
             envs: ArcSwap::from_pointee(envs),
@@ -145,6 +149,7 @@ impl Hub {
             identity: Mutex::new(identity),
             recovering: tokio::sync::Mutex::new(()),
             store_lost: AtomicBool::new(false),
+            encoded: encoded::EncodedChanges::default(),
         }))
     }
 
@@ -159,7 +164,7 @@ impl Hub {
     }
 
     /// The current view of an environment, loading it from the store when it was created
-    /// by another instance and is not known here yet; [`Error::NotFound`] when it does not exist.
+    /// by another instance and is not known here yet; [`StoreError::EnvNotFound`] when it does not exist.
     pub async fn view_or_load(&self, env: &EnvName) -> Result<Arc<EnvView>> {
         if let Some(v) = self.view(env.as_str()) {
             return Ok(v);
@@ -168,10 +173,7 @@ impl Hub {
         if let Some(v) = self.view(env.as_str()) {
             return Ok(v);
         }
-        let state = self.store.load(env).await.map_err(|e| match e {
-            Error::NotFound(_) => not_found_env(env),
-            e => e,
-        })?;
+        let state = self.store.load(env).await?;
         let slot = Arc::new(EnvSlot::new(EnvView::from_state(state)));
         let view = slot.view.load_full();
         self.insert_slot(env.clone(), slot);
@@ -185,16 +187,12 @@ impl Hub {
         if self.view(env.as_str()).is_none() {
             return self.view_or_load(env).await;
         }
-        match self.sync(env).await {
-            Ok(()) => {}
-            // The store does not have it; the event that deletes it here is on its way (or the
-            // store lost it and it is being restored, which the store says with Unavailable).
-            Err(Error::NotFound(_)) => return Err(not_found_env(env)),
-            Err(e) => return Err(e),
-        }
+        // An error when the store does not have it (the event that deletes it here is on its
+        // way), or when the store lost it and it is being restored (then Unavailable).
+        self.sync(env).await?;
         match self.view(env.as_str()) {
             Some(v) => Ok(v),
-            None => Err(not_found_env(env)),
+            None => Err(StoreError::EnvNotFound(env.clone())),
         }
     }
 
@@ -223,77 +221,6 @@ impl Hub {
     /// Cancelled when the server stops.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
-    }
-
-    /// The SDK key whose secret has this hex SHA-256.
-    pub fn sdk_key(&self, hash: &str) -> Option<Arc<SdkKeyRecord>> {
-        self.keys.load().get(hash).cloned()
-    }
-
-    /// Whether the SDK key with this id is still valid.
-    pub fn sdk_key_active(&self, id: &str) -> bool {
-        self.keys.load().values().any(|k| k.id == id)
-    }
-
-    /// Remembers a key just issued through this instance.
-    pub fn key_added(&self, key: SdkKeyRecord) {
-        self.update_keys(|map| {
-            map.insert(key.hash.clone(), Arc::new(key));
-        });
-    }
-
-    /// Forgets a revoked key (through this instance or, by its event, another) and tells its
-    /// streams.
-    pub fn key_revoked(&self, id: &str) {
-        self.revoked
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id.to_owned());
-        let mut gone = Vec::new();
-        self.update_keys(|map| {
-            map.retain(|_, k| {
-                let keep = k.id != id;
-                if !keep {
-                    gone.push(k.clone());
-                }
-                keep
-            })
-        });
-        for k in gone {
-            let _ = self.notices.send(Notice::KeyRevoked {
-                id: k.id.clone(),
-                environment: k.environment.clone(),
-            });
-        }
-    }
-
-    fn update_keys(&self, f: impl FnOnce(&mut KeyMap)) {
-        let _guard = self.keys_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let mut map = KeyMap::clone(&self.keys.load());
-        f(&mut map);
-        self.keys.store(Arc::new(map));
-    }
-
-    /// Adds keys read from the store that are not known here, except revoked ones.
-    fn merge_keys(&self, keys: Vec<SdkKeyRecord>) {
-        let revoked = self
-            .revoked
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        let known = self.keys.load();
-        let fresh: Vec<SdkKeyRecord> = keys
-            .into_iter()
-            .filter(|k| !known.contains_key(&k.hash) && !revoked.contains(&k.id))
-            .collect();
-        if fresh.is_empty() {
-            return;
-        }
-        self.update_keys(|map| {
-            for k in fresh {
-                map.insert(k.hash.clone(), Arc::new(k));
-            }
-        });
     }
 
     /// Remembers an environment just created through this instance.
@@ -442,7 +369,7 @@ impl Hub {
                 Ok(())
             }
             // Gone from the store: only an event deletes it here (absence is not deletion).
-            Err(Error::NotFound(_)) => {
+            Err(StoreError::EnvNotFound(_)) => {
                 tracing::warn!(environment = %env, "environment missing from the store; kept until an event deletes it");
                 Ok(())
             }
@@ -454,15 +381,4 @@ impl Hub {
     pub fn shutdown(&self) {
         self.shutdown.cancel();
     }
-}
-
-fn key_map(keys: Vec<SdkKeyRecord>) -> KeyMap {
-    keys.into_iter()
-        .map(|k| (k.hash.clone(), Arc::new(k)))
-        .collect()
-}
-
-/// The error for an environment that does not exist.
-pub fn not_found_env(env: &EnvName) -> Error {
-    Error::NotFound(format!("environment \"{env}\" does not exist"))
 }

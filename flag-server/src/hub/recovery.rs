@@ -21,7 +21,7 @@ use flag_sdk::EnvName;
 
 use super::view::EnvSlot;
 use super::{EnvView, Hub};
-use crate::error::Result;
+use crate::store::Result;
 use crate::store::{ChangeMeta, EnvState, SdkKeyRecord, StoreEvent};
 
 /// The name of the lease for writing the state back.

@@ -11,7 +11,7 @@ use flag_sdk::{EnvName, Flag, FlagKey};
 use serde::{Deserialize, Serialize};
 
 use super::{AuditAction, AuditEntry, ChangeMeta, RestoreCounts, SdkKeyRecord};
-use crate::error::Error;
+use crate::store::StoreError;
 
 /// A flag as stored: its version beside its contract JSON.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -72,7 +72,7 @@ impl AuditRecord {
     }
 
     /// Decodes into the public entry, validating the flags.
-    pub fn into_entry(self) -> Result<AuditEntry, Error> {
+    pub fn into_entry(self) -> Result<AuditEntry, StoreError> {
         Ok(AuditEntry {
             version: self.version,
             at: self.meta.at,
@@ -97,7 +97,7 @@ impl FlagRecord {
     }
 
     /// Validates the stored JSON back into a flag with its server-set fields.
-    pub fn into_flag(self) -> Result<Flag, Error> {
+    pub fn into_flag(self) -> Result<Flag, StoreError> {
         let updated_at = self
             .flag
             .get("updated_at")
@@ -120,25 +120,25 @@ impl FlagRecord {
 }
 
 /// Decodes a stored flag envelope.
-pub(crate) fn decode_flag(bytes: &[u8]) -> Result<Flag, Error> {
+pub(crate) fn decode_flag(bytes: &[u8]) -> Result<Flag, StoreError> {
     serde_json::from_slice::<FlagRecord>(bytes)
         .map_err(corrupt)?
         .into_flag()
 }
 
 /// Encodes a stored value; serializing plain data cannot fail, but is mapped anyway.
-pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, Error> {
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(value).map_err(corrupt)
 }
 
 /// Decodes a stored value.
-pub(crate) fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, Error> {
+pub(crate) fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(corrupt)
 }
 
 /// Stored data that does not decode: a bug or corruption.
-pub(crate) fn corrupt(e: impl std::fmt::Display) -> Error {
-    Error::Internal(format!("corrupt stored data: {e}"))
+pub(crate) fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Internal(format!("corrupt stored data: {e}"))
 }
 
 /// The flag with the fields a write sets.
@@ -150,30 +150,32 @@ pub(crate) fn stamped(mut flag: Flag, version: u64, meta: &ChangeMeta) -> Flag {
 }
 
 /// The environment does not exist.
-pub(crate) fn env_not_found(env: &EnvName) -> Error {
-    Error::NotFound(format!("environment '{env}' does not exist"))
+pub(crate) fn env_not_found(env: &EnvName) -> StoreError {
+    StoreError::EnvNotFound(env.clone())
 }
 
 /// The flag does not exist.
-pub(crate) fn flag_not_found(key: &str) -> Error {
-    Error::NotFound(format!("flag '{key}' does not exist"))
+pub(crate) fn flag_not_found(key: &str) -> StoreError {
+    StoreError::FlagNotFound(key.to_owned())
 }
 
 /// The flag exists already.
-pub(crate) fn flag_exists(key: &str) -> Error {
-    Error::Conflict(format!("flag '{key}' already exists"))
+pub(crate) fn flag_exists(key: &str) -> StoreError {
+    StoreError::FlagExists(key.to_owned())
 }
 
 /// The flag changed since the caller read it.
-pub(crate) fn stale(key: &str, actual: u64, expected: u64) -> Error {
-    Error::PreconditionFailed(format!(
-        "flag '{key}' is at version {actual}, not {expected}: it changed since it was read"
-    ))
+pub(crate) fn stale(key: &str, actual: u64, expected: u64) -> StoreError {
+    StoreError::Stale {
+        key: key.to_owned(),
+        expected,
+        actual,
+    }
 }
 
 /// No such SDK key in the environment.
-pub(crate) fn sdk_key_not_found(id: &str) -> Error {
-    Error::NotFound(format!("SDK key '{id}' does not exist"))
+pub(crate) fn sdk_key_not_found(id: &str) -> StoreError {
+    StoreError::SdkKeyNotFound(id.to_owned())
 }
 
 /// The order [`super::Store::list_sdk_keys`] answers in: by environment, then issue time, then id.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use flag_sdk::Flag;
 use flag_server::store::{AuditAction, ChangeEvent, Replay, SdkKeyRecord, Store, WriteOp};
-use flag_server::Error;
+use flag_server::StoreError;
 
 use crate::support::*;
 
@@ -33,35 +33,35 @@ pub async fn environments_create_list_delete(b: &Backend) {
     assert_eq!(s.list_environments().await.unwrap(), vec![env("dev")]);
     assert!(matches!(
         s.delete_environment(&env("prod")).await,
-        Err(Error::NotFound(_))
+        Err(StoreError::EnvNotFound(_))
     ));
     assert!(matches!(
         s.load(&env("prod")).await,
-        Err(Error::NotFound(_))
+        Err(StoreError::EnvNotFound(_))
     ));
     assert!(matches!(
         s.version(&env("prod")).await,
-        Err(Error::NotFound(_))
+        Err(StoreError::EnvNotFound(_))
     ));
     assert!(matches!(
         s.write(&env("prod"), vec![create("a")], &meta("t")).await,
-        Err(Error::NotFound(_))
+        Err(StoreError::EnvNotFound(_))
     ));
     assert!(matches!(
         s.write(&env("prod"), vec![], &meta("t")).await,
-        Err(Error::NotFound(_))
+        Err(StoreError::EnvNotFound(_))
     ));
     assert!(matches!(
         s.changes_since(&env("prod"), 0).await,
-        Err(Error::NotFound(_))
+        Err(StoreError::EnvNotFound(_))
     ));
     assert!(matches!(
         s.audit(&env("prod"), 10, None).await,
-        Err(Error::NotFound(_))
+        Err(StoreError::EnvNotFound(_))
     ));
     assert!(matches!(
         s.usage(&env("prod")).await,
-        Err(Error::NotFound(_))
+        Err(StoreError::EnvNotFound(_))
     ));
 }
 
@@ -216,7 +216,7 @@ pub async fn flags_round_trip_exactly(b: &Backend) {
 }
 
 /// Recognises the error a failing batch must give.
-type IsExpected = fn(&Error) -> bool;
+type IsExpected = fn(&StoreError) -> bool;
 
 /// Everything observable about an environment, to compare before and after a failed write.
 async fn snapshot(s: &dyn Store, e: &flag_sdk::EnvName) -> (u64, Vec<Flag>, usize, Replay) {
@@ -241,29 +241,29 @@ pub async fn failed_batch_writes_nothing(b: &Backend) {
     let cases: Vec<(Vec<WriteOp>, IsExpected)> = vec![
         (
             vec![create("x"), put("other", 1.0, Some(2)), create("taken")],
-            |e| matches!(e, Error::Conflict(_)),
+            |e| matches!(e, StoreError::FlagExists(_)),
         ),
         (
             vec![create("x"), create("y"), put("taken", 1.0, Some(7))],
-            |e| matches!(e, Error::PreconditionFailed(_)),
+            |e| matches!(e, StoreError::Stale { .. }),
         ),
         (
             vec![create("x"), create("y"), delete("missing", None)],
-            |e| matches!(e, Error::NotFound(_)),
+            |e| matches!(e, StoreError::FlagNotFound(_)),
         ),
         (
             vec![create("x"), create("y"), put("missing", 1.0, Some(1))],
-            |e| matches!(e, Error::NotFound(_)),
+            |e| matches!(e, StoreError::FlagNotFound(_)),
         ),
         (
             vec![delete("other", Some(2)), create("y"), delete("other", None)],
-            |e| matches!(e, Error::NotFound(_)),
+            |e| matches!(e, StoreError::FlagNotFound(_)),
         ),
         (vec![create("x"), create("x")], |e| {
-            matches!(e, Error::Conflict(_))
+            matches!(e, StoreError::FlagExists(_))
         }),
         (vec![create("x"), put("x", 1.0, Some(2))], |e| {
-            matches!(e, Error::PreconditionFailed(_))
+            matches!(e, StoreError::Stale { .. })
         }),
     ];
     for (i, (ops, is_expected)) in cases.into_iter().enumerate() {
@@ -324,22 +324,22 @@ pub async fn expected_versions_are_checked(b: &Backend) {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::PreconditionFailed(ref m) if m.contains('a')),
+        matches!(err, StoreError::Stale { ref key, .. } if key == "a"),
         "{err:?}"
     );
     let err = s
         .write(&e, vec![delete("a", Some(1))], &meta("t"))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::PreconditionFailed(_)), "{err:?}");
+    assert!(matches!(err, StoreError::Stale { .. }), "{err:?}");
     let err = s
         .write(&e, vec![WriteOp::Create(flag("a", 1.0))], &meta("t"))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    assert!(matches!(err, StoreError::FlagExists(_)), "{err:?}");
     assert!(matches!(
         s.write(&e, vec![delete("nope", None)], &meta("t")).await,
-        Err(Error::NotFound(_))
+        Err(StoreError::FlagNotFound(_))
     ));
 
     s.write(&e, vec![put("a", 3.0, Some(2))], &meta("t"))
@@ -372,7 +372,7 @@ pub async fn racing_writers_one_wins(b: &Backend) {
                 assert_eq!(versions(&c), vec![2]);
                 ok += 1;
             }
-            Err(Error::PreconditionFailed(_)) => {}
+            Err(StoreError::Stale { .. }) => {}
             Err(other) => panic!("unexpected {other:?}"),
         }
     }

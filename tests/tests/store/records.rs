@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use flag_server::store::{AuditAction, FlagUsage, SdkKeyRecord};
-use flag_server::Error;
+use flag_server::StoreError;
 
 use crate::support::*;
 
@@ -112,24 +112,27 @@ pub async fn sdk_keys_create_list_revoke(b: &Backend) {
 
     assert!(matches!(
         s.create_sdk_key(&sdk_key("x", "staging", 1)).await,
-        Err(Error::NotFound(_))
+        Err(StoreError::EnvNotFound(_))
     ));
     assert!(matches!(
         s.create_sdk_key(&sdk_key("p1", "prod", 9)).await,
-        Err(Error::Conflict(_))
+        Err(StoreError::SdkKeyExists(_))
     ));
     assert!(
-        matches!(s.revoke_sdk_key(&dev, "p1").await, Err(Error::NotFound(_))),
+        matches!(
+            s.revoke_sdk_key(&dev, "p1").await,
+            Err(StoreError::SdkKeyNotFound(_))
+        ),
         "wrong environment"
     );
     assert!(matches!(
         s.revoke_sdk_key(&prod, "nope").await,
-        Err(Error::NotFound(_))
+        Err(StoreError::SdkKeyNotFound(_))
     ));
     s.revoke_sdk_key(&prod, "p1").await.unwrap();
     assert!(matches!(
         s.revoke_sdk_key(&prod, "p1").await,
-        Err(Error::NotFound(_))
+        Err(StoreError::SdkKeyNotFound(_))
     ));
     let ids: Vec<String> = s
         .list_sdk_keys()
@@ -186,7 +189,7 @@ pub async fn usage_sums_reports(b: &Backend) {
     assert!(matches!(
         s.record_usage(&env("staging"), at(1), &report(&[("a", 1, 1)]))
             .await,
-        Err(Error::NotFound(_))
+        Err(StoreError::EnvNotFound(_))
     ));
 }
 

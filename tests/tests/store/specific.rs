@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use flag_server::store::embedded::EmbeddedStore;
 use flag_server::store::redis::RedisStore;
 use flag_server::store::{Replay, SdkKeyRecord, Store};
-use flag_server::Error;
+use flag_server::StoreError;
 use flag_tests::redis::RedisServer;
 
 use crate::support::*;
@@ -114,7 +114,7 @@ async fn redis_racing_instances_one_wins() {
     for t in tasks {
         match t.await.unwrap() {
             Ok(_) => ok += 1,
-            Err(Error::PreconditionFailed(_)) => {}
+            Err(StoreError::Stale { .. }) => {}
             Err(other) => panic!("unexpected {other:?}"),
         }
     }
@@ -190,13 +190,13 @@ async fn redis_rejects_bad_configuration() {
 /// Asserts that a call fails with `Unavailable` within a few seconds.
 async fn fails_fast<T: std::fmt::Debug>(
     what: &str,
-    call: impl std::future::Future<Output = flag_server::Result<T>>,
+    call: impl std::future::Future<Output = flag_server::store::Result<T>>,
 ) {
     let start = Instant::now();
     let r = call.await;
     let took = start.elapsed();
     assert!(
-        matches!(r, Err(Error::Unavailable(_))),
+        matches!(r, Err(StoreError::Unavailable(_))),
         "{what}: expected Unavailable, got {r:?}"
     );
     assert!(took < Duration::from_secs(5), "{what}: took {took:?}");
@@ -236,7 +236,7 @@ async fn redis_outage_fails_fast_and_recovers() {
     server.stop();
     let r = waiter.await.unwrap();
     assert!(
-        matches!(r, Err(Error::Unavailable(_))),
+        matches!(r, Err(StoreError::Unavailable(_))),
         "blocked waiter got {r:?}"
     );
     assert!(
@@ -365,13 +365,13 @@ async fn redis_without_its_identity_reports_missing_environments_as_unavailable(
     let e = with_env(&s, "prod").await;
     assert!(matches!(
         s.load(&env("nope")).await,
-        Err(Error::NotFound(_))
+        Err(StoreError::EnvNotFound(_))
     ));
     server.start_empty_again();
     // Everything is gone, the identity too: not "does not exist", but "unavailable".
     let lost = wait_for("Redis answers again", Duration::from_secs(10), || async {
         match s.load(&e).await {
-            Err(Error::Unavailable(m)) if m.contains("lost its data") => Some(m),
+            Err(StoreError::Unavailable(m)) if m.contains("lost its data") => Some(m),
             _ => None,
         }
     })
@@ -379,16 +379,16 @@ async fn redis_without_its_identity_reports_missing_environments_as_unavailable(
     assert!(lost.contains("lost its data"), "{lost}");
     assert!(matches!(
         s.write(&e, vec![create("a")], &meta("t")).await,
-        Err(Error::Unavailable(_))
+        Err(StoreError::Unavailable(_))
     ));
     // An empty listing is not taken for "there are none" either.
     assert!(matches!(
         s.list_environments().await,
-        Err(Error::Unavailable(_))
+        Err(StoreError::Unavailable(_))
     ));
     assert!(matches!(
         s.list_sdk_keys().await,
-        Err(Error::Unavailable(_))
+        Err(StoreError::Unavailable(_))
     ));
     assert_eq!(s.identity().await.unwrap(), None);
 }

@@ -32,7 +32,7 @@ use super::{
     AuditAction, AuditEntry, Change, ChangeEvent, ChangeMeta, EnvState, EventCursor, FlagUsage,
     Limits, Replay, SdkKeyRecord, Store, StoreEvent, WriteOp,
 };
-use crate::error::{Error, Result};
+use crate::store::{Result, StoreError};
 
 /// Environment name → current version.
 const ENVS: TableDefinition<&str, u64> = TableDefinition::new("environments");
@@ -93,15 +93,15 @@ impl std::fmt::Debug for EmbeddedStore {
     }
 }
 
-/// Maps a redb failure: I/O is [`Error::Unavailable`] (a full or failing disk), the rest
-/// [`Error::Internal`].
-fn db_err(e: impl Into<redb::Error>) -> Error {
+/// Maps a redb failure: I/O is [`StoreError::Unavailable`] (a full or failing disk), the rest
+/// [`StoreError::Internal`].
+fn db_err(e: impl Into<redb::Error>) -> StoreError {
     match e.into() {
-        redb::Error::Io(e) => Error::Unavailable(format!("embedded store I/O error: {e}")),
-        redb::Error::PreviousIo => {
-            Error::Unavailable("embedded store I/O failed earlier; restart the server".to_owned())
-        }
-        e => Error::Internal(format!("embedded store: {e}")),
+        redb::Error::Io(e) => StoreError::Unavailable(format!("embedded store I/O error: {e}")),
+        redb::Error::PreviousIo => StoreError::Unavailable(
+            "embedded store I/O failed earlier; restart the server".to_owned(),
+        ),
+        e => StoreError::Internal(format!("embedded store: {e}")),
     }
 }
 
@@ -119,7 +119,7 @@ impl EmbeddedStore {
     /// Opens (creating when needed) the store in `dir` with the given retention limits.
     pub fn open_with(dir: &Path, limits: Limits) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| {
-            Error::Unavailable(format!(
+            StoreError::Unavailable(format!(
                 "cannot create data directory {}: {e}",
                 dir.display()
             ))
@@ -184,7 +184,7 @@ impl EmbeddedStore {
         let db = self.db.clone();
         tokio::task::spawn_blocking(move || f(&db))
             .await
-            .map_err(|e| Error::Internal(format!("embedded store task failed: {e}")))?
+            .map_err(|e| StoreError::Internal(format!("embedded store task failed: {e}")))?
     }
 
     /// Runs `f` in a write transaction, commits when it succeeds and wakes the waiters;
@@ -207,7 +207,7 @@ impl EmbeddedStore {
     }
 }
 
-/// The current version of `env` in a write transaction; [`Error::NotFound`] when absent.
+/// The current version of `env` in a write transaction; [`StoreError::EnvNotFound`] when absent.
 fn env_version_w(txn: &WriteTransaction, env: &str) -> Result<Option<u64>> {
     let envs = txn.open_table(ENVS).map_err(db_err)?;
     let v = envs.get(env).map_err(db_err)?.map(|g| g.value());
@@ -364,11 +364,12 @@ fn read_log(
     Ok(out)
 }
 
-/// The version of `env` in a read transaction; [`Error::NotFound`] when absent.
+/// The version of `env` in a read transaction; [`StoreError::EnvNotFound`] when absent.
 fn env_version_r(txn: &redb::ReadTransaction, env: &EnvName) -> Result<u64> {
     let envs = txn.open_table(ENVS).map_err(db_err)?;
     let v = envs.get(env.as_str()).map_err(db_err)?.map(|g| g.value());
     v.ok_or_else(|| env_not_found(env))
 }
 
+mod keys;
 mod store_impl;

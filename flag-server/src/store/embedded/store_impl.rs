@@ -9,7 +9,6 @@ use flag_sdk::EnvName;
 use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::*;
-use crate::store::record::sort_sdk_keys;
 
 #[async_trait]
 impl Store for EmbeddedStore {
@@ -234,69 +233,15 @@ impl Store for EmbeddedStore {
     }
 
     async fn create_sdk_key(&self, key: &SdkKeyRecord) -> Result<()> {
-        let record = key.clone();
-        let key = key.clone();
-        self.write_txn(move |txn| {
-            if env_version_w(txn, key.environment.as_str())?.is_none() {
-                return Err(env_not_found(&key.environment));
-            }
-            let mut keys = txn.open_table(SDK_KEYS).map_err(db_err)?;
-            if keys.get(key.id.as_str()).map_err(db_err)?.is_some() {
-                return Err(Error::Conflict(format!(
-                    "SDK key '{}' already exists",
-                    key.id
-                )));
-            }
-            keys.insert(key.id.as_str(), encode(&key)?.as_slice())
-                .map_err(db_err)?;
-            Ok(())
-        })
-        .await?;
-        self.push_event(StoreEvent::SdkKeyCreated { key: record });
-        Ok(())
+        keys::create_sdk_key(self, key).await
     }
 
     async fn list_sdk_keys(&self) -> Result<Vec<SdkKeyRecord>> {
-        let mut keys = self
-            .blocking(|db| {
-                let txn = db.begin_read().map_err(db_err)?;
-                let table = txn.open_table(SDK_KEYS).map_err(db_err)?;
-                let mut out = Vec::new();
-                for item in table.iter().map_err(db_err)? {
-                    let (_, v) = item.map_err(db_err)?;
-                    out.push(decode::<SdkKeyRecord>(v.value())?);
-                }
-                Ok(out)
-            })
-            .await?;
-        sort_sdk_keys(&mut keys);
-        Ok(keys)
+        keys::list_sdk_keys(self).await
     }
 
     async fn revoke_sdk_key(&self, env: &EnvName, id: &str) -> Result<()> {
-        let event = StoreEvent::SdkKeyRevoked {
-            environment: env.clone(),
-            id: id.to_owned(),
-        };
-        let (env, id) = (env.clone(), id.to_owned());
-        self.write_txn(move |txn| {
-            let mut keys = txn.open_table(SDK_KEYS).map_err(db_err)?;
-            let rec: Option<SdkKeyRecord> = keys
-                .get(id.as_str())
-                .map_err(db_err)?
-                .map(|g| decode(g.value()))
-                .transpose()?;
-            match rec {
-                Some(rec) if rec.environment == env => {
-                    keys.remove(id.as_str()).map_err(db_err)?;
-                    Ok(())
-                }
-                _ => Err(sdk_key_not_found(&id)),
-            }
-        })
-        .await?;
-        self.push_event(event);
-        Ok(())
+        keys::revoke_sdk_key(self, env, id).await
     }
 
     async fn record_usage(
@@ -305,46 +250,11 @@ impl Store for EmbeddedStore {
         period_end: DateTime<Utc>,
         counts: &HashMap<String, (u64, u64)>,
     ) -> Result<()> {
-        let (env, counts) = (env.clone(), counts.clone());
-        self.write_txn(move |txn| {
-            if env_version_w(txn, env.as_str())?.is_none() {
-                return Err(env_not_found(&env));
-            }
-            let mut table = txn.open_table(USAGE).map_err(db_err)?;
-            for (key, (yes, no)) in counts {
-                let k = (env.as_str(), key.as_str());
-                let mut u: FlagUsage = table
-                    .get(k)
-                    .map_err(db_err)?
-                    .map(|g| decode(g.value()))
-                    .transpose()?
-                    .unwrap_or_default();
-                u.yes = u.yes.saturating_add(yes);
-                u.no = u.no.saturating_add(no);
-                u.last_evaluated = Some(u.last_evaluated.map_or(period_end, |l| l.max(period_end)));
-                table.insert(k, encode(&u)?.as_slice()).map_err(db_err)?;
-            }
-            Ok(())
-        })
-        .await
+        keys::record_usage(self, env, period_end, counts).await
     }
 
     async fn usage(&self, env: &EnvName) -> Result<HashMap<String, FlagUsage>> {
-        let env = env.clone();
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(db_err)?;
-            env_version_r(&txn, &env)?;
-            let table = txn.open_table(USAGE).map_err(db_err)?;
-            let e = env.as_str();
-            let end = env_end(e);
-            let mut out = HashMap::new();
-            for item in table.range((e, "")..(end.as_str(), "")).map_err(db_err)? {
-                let (k, v) = item.map_err(db_err)?;
-                out.insert(k.value().1.to_owned(), decode(v.value())?);
-            }
-            Ok(out)
-        })
-        .await
+        keys::usage(self, env).await
     }
 
     async fn event_cursor(&self) -> Result<EventCursor> {
@@ -358,7 +268,7 @@ impl Store for EmbeddedStore {
     ) -> Result<Vec<(EventCursor, StoreEvent)>> {
         let after: u64 = after
             .parse()
-            .map_err(|_| Error::BadRequest(format!("bad event cursor {after:?}")))?;
+            .map_err(|_| StoreError::InvalidArgument(format!("bad event cursor {after:?}")))?;
         let deadline = tokio::time::Instant::now() + timeout;
         let mut commits = self.commits.subscribe();
         loop {

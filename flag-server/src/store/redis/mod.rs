@@ -27,10 +27,10 @@
 //! [`StoreEvent`] to `P:events` after their own step, which other instances follow with a
 //! blocking `XREAD`. When a call finds an environment missing, the store checks `P:epoch`:
 //! gone means Redis lost its data (restarted empty), and the call fails with
-//! [`Error::Unavailable`] instead of saying the environment does not exist.
+//! [`StoreError::Unavailable`] instead of saying the environment does not exist.
 //!
 //! Connection: a lazily connecting [`ConnectionManager`] with short connection and response
-//! timeouts, so while Redis is down every call fails with [`Error::Unavailable`] within about
+//! timeouts, so while Redis is down every call fails with [`StoreError::Unavailable`] within about
 //! two seconds and works again, without a restart, once Redis is back.
 //! [`Store::wait_for_changes`] blocks in `XREAD` on a dedicated connection of its own.
 
@@ -50,7 +50,7 @@ use super::{
     unavailable, AuditEntry, Change, ChangeEvent, ChangeMeta, Durability, EnvState, EventCursor,
     FlagUsage, Limits, Replay, SdkKeyRecord, Store, StoreEvent, WriteOp,
 };
-use crate::error::{Error, Result};
+use crate::store::{Result, StoreError};
 
 /// How long one connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -86,8 +86,8 @@ impl std::fmt::Debug for RedisStore {
 }
 
 /// Maps a Redis failure: anything that means "cannot reach or use Redis right now" is
-/// [`Error::Unavailable`], the rest (unexpected replies, script bugs) [`Error::Internal`].
-fn redis_err(e: RedisError) -> Error {
+/// [`StoreError::Unavailable`], the rest (unexpected replies, script bugs) [`StoreError::Internal`].
+fn redis_err(e: RedisError) -> StoreError {
     let down = e.is_io_error()
         || e.is_timeout()
         || e.is_connection_dropped()
@@ -107,7 +107,7 @@ fn redis_err(e: RedisError) -> Error {
     if down {
         unavailable(format!("redis: {e}"))
     } else {
-        Error::Internal(format!("redis: {e}"))
+        StoreError::Internal(format!("redis: {e}"))
     }
 }
 
@@ -146,20 +146,22 @@ impl RedisStore {
             || prefix.contains(['{', '}'])
             || prefix.chars().any(char::is_whitespace)
         {
-            return Err(Error::BadRequest(format!(
+            return Err(StoreError::InvalidArgument(format!(
                 "invalid Redis key prefix {prefix:?}: it must be non-empty, without braces or spaces"
             )));
         }
-        let client =
-            Client::open(url).map_err(|e| Error::BadRequest(format!("invalid Redis URL: {e}")))?;
+        let client = Client::open(url)
+            .map_err(|e| StoreError::InvalidArgument(format!("invalid Redis URL: {e}")))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
             .set_number_of_retries(1)
             .set_min_delay(Duration::from_millis(50))
             .set_max_delay(Duration::from_millis(200));
-        let manager = ConnectionManager::new_lazy_with_config(client.clone(), config)
-            .map_err(|e| Error::BadRequest(format!("invalid Redis configuration: {e}")))?;
+        let manager =
+            ConnectionManager::new_lazy_with_config(client.clone(), config).map_err(|e| {
+                StoreError::InvalidArgument(format!("invalid Redis configuration: {e}"))
+            })?;
         Ok(RedisStore {
             client,
             manager,
@@ -201,16 +203,16 @@ impl RedisStore {
         format!("{}:lease:{name}", self.prefix)
     }
 
-    /// The error for an environment the store does not have: [`Error::Unavailable`] when Redis
+    /// The error for an environment the store does not have: [`StoreError::Unavailable`] when Redis
     /// lost its data (the identity is gone too), so that nobody takes a loss for a deletion.
-    async fn missing_env(&self, env: &EnvName) -> Error {
+    async fn missing_env(&self, env: &EnvName) -> StoreError {
         match self.require_identity().await {
             Ok(()) => env_not_found(env),
             Err(e) => e,
         }
     }
 
-    /// `Ok(())` when the store's identity exists; [`Error::Unavailable`] when Redis lost its
+    /// `Ok(())` when the store's identity exists; [`StoreError::Unavailable`] when Redis lost its
     /// data. Asked before answering "nothing" to a listing, so that a loss is not taken for
     /// an empty store.
     async fn require_identity(&self) -> Result<()> {
@@ -257,7 +259,9 @@ impl RedisStore {
         let reply = loop {
             match bounded(timeout + CALL_TIMEOUT, cmd.query_async(&mut c)).await {
                 Ok(reply) => break reply,
-                Err(Error::Unavailable(_)) if pooled => (c, pooled) = self.blocking_conn().await?,
+                Err(StoreError::Unavailable(_)) if pooled => {
+                    (c, pooled) = self.blocking_conn().await?
+                }
                 Err(e) => return Err(e),
             }
         };
@@ -382,5 +386,7 @@ fn flag_json(flag: &Flag) -> Result<String> {
     serde_json::to_string(&FlagRecord::of(flag).flag).map_err(corrupt)
 }
 
+mod events;
+mod keys;
 mod recovery;
 mod store_impl;

@@ -83,7 +83,7 @@ impl RedisStore {
             .await
         {
             Ok(v) => v,
-            Err(Error::Internal(_)) => return Ok(Durability::Unknown),
+            Err(StoreError::Internal(_)) => return Ok(Durability::Unknown),
             Err(e) => return Err(e),
         };
         if save.get(1).is_some_and(|v| !v.trim().is_empty()) {

@@ -4,12 +4,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use flag_sdk::EnvName;
 use redis::streams::{StreamRangeReply, StreamReadReply};
 
 use super::*;
-use crate::store::record::sort_sdk_keys;
 
 #[async_trait]
 impl Store for RedisStore {
@@ -183,7 +182,7 @@ impl Store for RedisStore {
                 ))
             }
             other => {
-                return Err(Error::Internal(format!(
+                return Err(StoreError::Internal(format!(
                     "unexpected reply from the write script: {other}"
                 )))
             }
@@ -304,64 +303,15 @@ impl Store for RedisStore {
     }
 
     async fn create_sdk_key(&self, key: &SdkKeyRecord) -> Result<()> {
-        self.require_env(&key.environment).await?;
-        let json = String::from_utf8(encode(key)?).map_err(corrupt)?;
-        let added: bool = self
-            .query(
-                redis::cmd("HSETNX")
-                    .arg(self.sdk_keys_key())
-                    .arg(&key.id)
-                    .arg(json),
-            )
-            .await?;
-        if added {
-            self.append_event(&StoreEvent::SdkKeyCreated { key: key.clone() })
-                .await?;
-            Ok(())
-        } else {
-            Err(Error::Conflict(format!(
-                "SDK key '{}' already exists",
-                key.id
-            )))
-        }
+        keys::create_sdk_key(self, key).await
     }
 
     async fn list_sdk_keys(&self) -> Result<Vec<SdkKeyRecord>> {
-        let records: Vec<String> = self
-            .query(redis::cmd("HVALS").arg(self.sdk_keys_key()))
-            .await?;
-        if records.is_empty() {
-            self.require_identity().await?;
-        }
-        let mut keys = records
-            .iter()
-            .map(|r| decode(r.as_bytes()))
-            .collect::<Result<Vec<SdkKeyRecord>>>()?;
-        sort_sdk_keys(&mut keys);
-        Ok(keys)
+        keys::list_sdk_keys(self).await
     }
 
     async fn revoke_sdk_key(&self, env: &EnvName, id: &str) -> Result<()> {
-        let rec: Option<String> = self
-            .query(redis::cmd("HGET").arg(self.sdk_keys_key()).arg(id))
-            .await?;
-        match rec
-            .map(|r| decode::<SdkKeyRecord>(r.as_bytes()))
-            .transpose()?
-        {
-            Some(rec) if &rec.environment == env => {
-                let _: i64 = self
-                    .query(redis::cmd("HDEL").arg(self.sdk_keys_key()).arg(id))
-                    .await?;
-                self.append_event(&StoreEvent::SdkKeyRevoked {
-                    environment: env.clone(),
-                    id: id.to_owned(),
-                })
-                .await?;
-                Ok(())
-            }
-            _ => Err(sdk_key_not_found(id)),
-        }
+        keys::revoke_sdk_key(self, env, id).await
     }
 
     async fn record_usage(
@@ -370,65 +320,15 @@ impl Store for RedisStore {
         period_end: DateTime<Utc>,
         counts: &HashMap<String, (u64, u64)>,
     ) -> Result<()> {
-        let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-        let mut inv = self.usage_script.prepare_invoke();
-        inv.key(self.key(env, "version"))
-            .key(self.key(env, "usage"))
-            .arg(period_end.timestamp_millis());
-        for (key, (yes, no)) in counts {
-            inv.arg(key).arg(clamp(*yes)).arg(clamp(*no));
-        }
-        let mut c = self.conn();
-        let found: i64 = bounded(CALL_TIMEOUT, inv.invoke_async(&mut c)).await?;
-        if found == 1 {
-            Ok(())
-        } else {
-            Err(self.missing_env(env).await)
-        }
+        keys::record_usage(self, env, period_end, counts).await
     }
 
     async fn usage(&self, env: &EnvName) -> Result<HashMap<String, FlagUsage>> {
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .exists(self.key(env, "version"))
-            .hgetall(self.key(env, "usage"));
-        let (exists, fields): (bool, HashMap<String, i64>) = self.atomic(&pipe).await?;
-        if !exists {
-            return Err(self.missing_env(env).await);
-        }
-        let mut out: HashMap<String, FlagUsage> = HashMap::new();
-        for (field, n) in fields {
-            let Some((kind, key)) = field.split_once(':') else {
-                continue;
-            };
-            let u = out.entry(key.to_owned()).or_default();
-            let count = u64::try_from(n).unwrap_or_default();
-            match kind {
-                "y" => u.yes = count,
-                "n" => u.no = count,
-                "l" => u.last_evaluated = Utc.timestamp_millis_opt(n).single(),
-                _ => {}
-            }
-        }
-        Ok(out)
+        keys::usage(self, env).await
     }
 
     async fn event_cursor(&self) -> Result<EventCursor> {
-        let last: StreamRangeReply = self
-            .query(
-                redis::cmd("XREVRANGE")
-                    .arg(self.events_key())
-                    .arg("+")
-                    .arg("-")
-                    .arg("COUNT")
-                    .arg(1),
-            )
-            .await?;
-        Ok(last
-            .ids
-            .first()
-            .map(|e| e.id.clone())
-            .unwrap_or_else(|| "0-0".to_owned()))
+        events::event_cursor(self).await
     }
 
     async fn wait_for_events(
@@ -436,79 +336,31 @@ impl Store for RedisStore {
         after: &EventCursor,
         timeout: Duration,
     ) -> Result<Vec<(EventCursor, StoreEvent)>> {
-        let mut cmd = redis::cmd("XREAD");
-        let block_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
-        if block_ms > 0 {
-            cmd.arg("BLOCK").arg(block_ms);
-        }
-        cmd.arg("STREAMS").arg(self.events_key()).arg(after);
-        let reply: Option<StreamReadReply> = self.blocking_query(&cmd, timeout).await?;
-        let mut out = Vec::new();
-        for stream in reply.map(|r| r.keys).unwrap_or_default() {
-            for entry in stream.ids {
-                let json: String = entry
-                    .get("e")
-                    .ok_or_else(|| corrupt("event without body"))?;
-                out.push((entry.id.clone(), decode(json.as_bytes())?));
-            }
-        }
-        Ok(out)
+        events::wait_for_events(self, after, timeout).await
     }
 
     async fn publish_event(&self, event: &StoreEvent) -> Result<()> {
-        self.append_event(event).await
+        events::publish_event(self, event).await
     }
 
     async fn identity(&self) -> Result<Option<String>> {
-        self.query(redis::cmd("GET").arg(self.epoch_key())).await
+        events::identity(self).await
     }
 
     async fn ensure_identity(&self, proposed: &str) -> Result<String> {
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .cmd("SET")
-            .arg(self.epoch_key())
-            .arg(proposed)
-            .arg("NX")
-            .ignore()
-            .get(self.epoch_key());
-        let (id,): (String,) = self.atomic(&pipe).await?;
-        Ok(id)
+        events::ensure_identity(self, proposed).await
     }
 
     async fn set_identity(&self, id: &str) -> Result<()> {
-        let _: String = self
-            .query(redis::cmd("SET").arg(self.epoch_key()).arg(id))
-            .await?;
-        Ok(())
+        events::set_identity(self, id).await
     }
 
     async fn try_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool> {
-        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-        let taken: Option<String> = self
-            .query(
-                redis::cmd("SET")
-                    .arg(self.lease_key(name))
-                    .arg(holder)
-                    .arg("NX")
-                    .arg("PX")
-                    .arg(ms),
-            )
-            .await?;
-        Ok(taken.is_some())
+        events::try_lease(self, name, holder, ttl).await
     }
 
     async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
-        let mut c = self.conn();
-        let _: i64 = bounded(
-            CALL_TIMEOUT,
-            self.release_lease_script
-                .key(self.lease_key(name))
-                .arg(holder)
-                .invoke_async(&mut c),
-        )
-        .await?;
-        Ok(())
+        events::release_lease(self, name, holder).await
     }
 
     async fn restore_environment(

@@ -1,0 +1,271 @@
+//! Schemas of the flag model (`flag-sdk` does not depend on `utoipa`): a flag, its rules and
+//! conditions, as stored, as sent, and as a merge patch.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A condition operator.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum OperatorDoc {
+    In,
+    NotIn,
+    StartsWith,
+    EndsWith,
+    Contains,
+    Matches,
+    Lt,
+    Lte,
+    Gt,
+    Gte,
+    SemverEq,
+    SemverLt,
+    SemverLte,
+    SemverGt,
+    SemverGte,
+    Before,
+    After,
+}
+
+/// A test of one context attribute. The values must parse for the operator: numbers for
+/// `lt`..`gte`, semantic versions for `semver_*`, RFC 3339 instants for `before`/`after`, a
+/// regular expression (Rust `regex` syntax) for `matches`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Condition)]
+pub struct ConditionDoc {
+    /// The context attribute.
+    #[schema(example = "country", min_length = 1, max_length = 1024)]
+    pub attribute: String,
+    /// The operator.
+    pub operator: OperatorDoc,
+    /// Matches when the attribute matches any value (`not_in`: none). 1 to 1000 values,
+    /// strings of at most 1024 bytes or numbers.
+    #[schema(schema_with = condition_values)]
+    pub values: Vec<serde_json::Value>,
+}
+
+fn bounded_string(min: usize, max: usize) -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length((min > 0).then_some(min))
+        .max_length(Some(max))
+        .build()
+}
+
+/// 1 to 1000 values, each a string of at most 1024 bytes or a number.
+fn condition_values() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+    let value = OneOfBuilder::new()
+        .item(bounded_string(0, 1024))
+        .item(ObjectBuilder::new().schema_type(Type::Number));
+    ArrayBuilder::new()
+        .items(value)
+        .min_items(Some(1))
+        .max_items(Some(1000))
+        .examples([serde_json::json!(["DE", "FR"])])
+        .build()
+}
+
+/// At most 50 tags of 1 to 1024 bytes; `nullable` for a merge patch.
+fn tags(nullable: bool) -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, SchemaType, Type};
+    let ty = if nullable {
+        SchemaType::from_iter([Type::Array, Type::Null])
+    } else {
+        SchemaType::new(Type::Array)
+    };
+    ArrayBuilder::new()
+        .schema_type(ty)
+        .items(bounded_string(1, 1024))
+        .max_items(Some(50))
+        .build()
+}
+
+fn input_tags() -> utoipa::openapi::schema::Array {
+    tags(false)
+}
+
+fn patch_tags() -> utoipa::openapi::schema::Array {
+    tags(true)
+}
+
+/// A targeting rule; the first rule whose conditions all match decides.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Rule)]
+pub struct ConditionsRuleDoc {
+    /// Unique within the flag; shown in evaluation reasons. Same grammar as a flag key.
+    #[schema(
+        example = "eu-canary",
+        pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$",
+        max_length = 128
+    )]
+    pub id: String,
+    /// All must match (at most 20). Default none: the rule matches every context.
+    #[schema(required = false, max_items = 20)]
+    pub conditions: Vec<ConditionDoc>,
+    /// Rollout among matching contexts: 0 to 100, at most two decimals. Default 100.
+    #[schema(example = 25, required = false, minimum = 0, maximum = 100)]
+    pub percentage: f64,
+}
+
+/// A feature flag as stored and served.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Flag)]
+pub struct FlagDoc {
+    /// `^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`
+    #[schema(
+        example = "new_checkout",
+        pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
+    )]
+    pub key: String,
+    /// Free text.
+    pub description: String,
+    /// The kill switch: false turns the flag off for everyone.
+    pub enabled: bool,
+    /// Tried in order.
+    pub rules: Vec<ConditionsRuleDoc>,
+    /// Rollout when no rule matches: 0 to 100, at most two decimals.
+    #[schema(example = 5)]
+    pub percentage: f64,
+    /// The context attribute hashed into a bucket.
+    #[schema(example = "user_id")]
+    pub stickiness: String,
+    /// Mixed into the hash; defaults to the key.
+    pub salt: String,
+    /// Labels.
+    pub tags: Vec<String>,
+    /// Owner.
+    pub owner: Option<String>,
+    /// When the flag is meant to be removed.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Set by the server: the environment version of the flag's last change.
+    pub version: u64,
+    /// Set by the server.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Set by the server: the token name of the last writer.
+    pub updated_by: Option<String>,
+}
+
+/// A flag as sent by a client. Unknown fields are rejected; `version`, `updated_at` and
+/// `updated_by` are accepted and ignored (so an exported document can be applied). Lengths
+/// are limits in bytes of UTF-8 (JSON Schema counts characters: they agree for ASCII).
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = FlagInput)]
+pub struct FlagInputDoc {
+    /// `^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`
+    #[schema(
+        example = "new_checkout",
+        pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$",
+        max_length = 128
+    )]
+    pub key: String,
+    /// Default empty.
+    #[schema(required = false, max_length = 4096)]
+    pub description: String,
+    /// Default false (new flags ship dark).
+    #[schema(required = false)]
+    pub enabled: bool,
+    /// Default none. At most 100; ids unique.
+    #[schema(required = false, max_items = 100)]
+    pub rules: Vec<ConditionsRuleDoc>,
+    /// 0 to 100, at most two decimals. Default 100.
+    #[schema(required = false, minimum = 0, maximum = 100)]
+    pub percentage: f64,
+    /// Default `user_id`.
+    #[schema(min_length = 1, max_length = 1024)]
+    pub stickiness: Option<String>,
+    /// Default the key.
+    #[schema(max_length = 1024)]
+    pub salt: Option<String>,
+    /// Default none. At most 50, none empty.
+    #[schema(required = false, schema_with = input_tags)]
+    pub tags: Vec<String>,
+    /// Default none.
+    #[schema(max_length = 1024)]
+    pub owner: Option<String>,
+    /// RFC 3339 instant.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Ignored: set by the server.
+    #[schema(required = false, value_type = Object)]
+    pub version: Option<serde_json::Value>,
+    /// Ignored: set by the server.
+    #[schema(required = false, value_type = Object)]
+    pub updated_at: Option<serde_json::Value>,
+    /// Ignored: set by the server.
+    #[schema(required = false, value_type = Object)]
+    pub updated_by: Option<serde_json::Value>,
+}
+
+/// A JSON merge patch (RFC 7386) of a flag: the fields to change, `null` to reset one to its
+/// default. The result must be a valid flag with the same key.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = FlagPatch)]
+pub struct FlagPatchDoc {
+    /// Must stay the path's key.
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", max_length = 128)]
+    pub key: Option<String>,
+    /// Free text, at most 4096 bytes.
+    #[schema(max_length = 4096)]
+    pub description: Option<String>,
+    /// The kill switch.
+    pub enabled: Option<bool>,
+    /// Replaces the rules.
+    #[schema(max_items = 100)]
+    pub rules: Option<Vec<ConditionsRuleDoc>>,
+    /// 0 to 100, at most two decimals.
+    #[schema(minimum = 0, maximum = 100)]
+    pub percentage: Option<f64>,
+    /// The attribute hashed.
+    #[schema(min_length = 1, max_length = 1024)]
+    pub stickiness: Option<String>,
+    /// Mixed into the hash.
+    #[schema(max_length = 1024)]
+    pub salt: Option<String>,
+    /// Labels.
+    #[schema(schema_with = patch_tags)]
+    pub tags: Option<Vec<String>>,
+    /// Owner.
+    #[schema(max_length = 1024)]
+    pub owner: Option<String>,
+    /// RFC 3339 instant.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Evaluation counts reported by SDKs, summed.
+#[derive(Serialize, ToSchema)]
+#[schema(as = FlagUsage)]
+pub struct UsageDoc {
+    /// Evaluations that answered true.
+    pub yes: u64,
+    /// Evaluations that answered false.
+    pub no: u64,
+    /// End of the latest reporting period that included the flag.
+    pub last_evaluated: Option<DateTime<Utc>>,
+}
+
+/// A flag as admins read it: the flag's fields plus `usage`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = AdminFlag)]
+pub struct AdminFlagDoc {
+    #[serde(flatten)]
+    flag: FlagDoc,
+    /// Evaluation counts from SDKs (`POST /sdk/metrics`).
+    usage: UsageDoc,
+}
+
+/// The flags of an environment.
+#[derive(Serialize, ToSchema)]
+#[schema(as = FlagList)]
+pub struct FlagListDoc {
+    environment: String,
+    /// The environment's current version.
+    version: u64,
+    flags: Vec<AdminFlagDoc>,
+}

@@ -1,0 +1,73 @@
+//! The OpenAPI document, generated from the handlers' annotations with `utoipa`, served at
+//! `GET /openapi.json` and committed as `openapi/openapi.json`.
+//!
+//! Regenerate the committed file after an API change:
+//!
+//! ```text
+//! cargo run -p flag-server -- --print-openapi > openapi/openapi.json
+//! ```
+//!
+//! (or `UPDATE_OPENAPI=1 cargo test -p flag-tests --test api openapi`). A test fails when the
+//! committed file differs from what the server generates.
+//!
+//! The flag model lives in `flag-sdk`, which does not depend on `utoipa`; the `*Doc` types
+//! in `flag_schemas` and `api_schemas` describe its JSON for the document and are not used at
+//! run time.
+
+mod api_schemas;
+mod contract;
+mod flag_schemas;
+
+use std::sync::OnceLock;
+
+use utoipa::OpenApi;
+
+pub use api_schemas::*;
+pub use contract::{CHANGE_REASON_PATTERN, ENV_NAME_PATTERN, FLAG_KEY_PATTERN, IF_MATCH_PATTERN};
+pub use flag_schemas::*;
+
+use crate::api;
+use contract::{BearerAuth, Contract};
+
+/// The API description.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "flag-server",
+        description = "Feature flags: admin REST API, SDK API and SSE stream. Errors are application/problem+json.",
+        license(name = "Apache-2.0")
+    ),
+    paths(
+        api::environments::list, api::environments::create, api::environments::delete,
+        api::flags::list, api::flags::create, api::flags::get, api::flags::replace, api::flags::patch, api::flags::delete,
+        api::apply::apply, api::audit::list,
+        api::sdk_keys::create, api::sdk_keys::list, api::sdk_keys::revoke,
+        api::stream::environment_stream, api::stream::sdk_stream,
+        api::sdk::flags, api::sdk::evaluate, api::sdk::metrics,
+        api::ops::healthz, api::ops::readyz, api::ops::metrics, api::ops::openapi,
+    ),
+    components(schemas(api::problem::Problem, api::problem::ProblemField)),
+    modifiers(&BearerAuth, &Contract),
+    tags(
+        (name = "environments", description = "Environments"),
+        (name = "flags", description = "Flags of an environment"),
+        (name = "audit", description = "Change history"),
+        (name = "sdk-keys", description = "SDK keys"),
+        (name = "stream", description = "Server-Sent Events"),
+        (name = "sdk", description = "For SDKs: the key names the environment"),
+        (name = "ops", description = "No token needed"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as pretty-printed JSON with a final newline (generated once).
+pub fn document_json() -> &'static str {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc = ApiDoc::openapi();
+        doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+        let mut text = doc.to_pretty_json().unwrap_or_else(|_| "{}".into());
+        text.push('\n');
+        text
+    })
+}

@@ -1,0 +1,192 @@
+//! Flag writes: create, replace, merge-patch (with its retry loop) and delete.
+
+use flag_sdk::{EnvName, Flag, FlagInput, FlagKey, ValidationErrors};
+
+use super::{Result, Service, ServiceError};
+use crate::store::{Change, ChangeEvent, ChangeMeta, StoreError, WriteOp};
+
+/// How often a PATCH without `If-Match` retries when a concurrent write got in first.
+const PATCH_ATTEMPTS: usize = 20;
+
+/// Checks that a flag body's key equals the key in the path, when there is one.
+pub fn check_key(input: &FlagInput, path_key: Option<&FlagKey>) -> Result<(), ValidationErrors> {
+    match path_key {
+        Some(k) if input.key != k.as_str() => Err(ValidationErrors::single(
+            "key",
+            format!(
+                "the body's key {:?} differs from the key {:?} in the path",
+                input.key,
+                k.as_str()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn written_flag(changes: Vec<Change>) -> Result<Flag> {
+    match changes.into_iter().last().map(|c| c.event) {
+        Some(ChangeEvent::Put { flag }) => Ok(flag),
+        _ => Err(ServiceError::Internal(
+            "the store returned no flag for a write".into(),
+        )),
+    }
+}
+
+/// The service's error for a failed write of one flag.
+fn flag_error(e: StoreError, env: &EnvName, key: &FlagKey, expected: Option<u64>) -> ServiceError {
+    match (e, expected) {
+        (StoreError::Stale { .. }, Some(expected)) => ServiceError::Stale {
+            key: key.to_string(),
+            expected,
+        },
+        (StoreError::FlagNotFound(_), _) => ServiceError::FlagNotFound {
+            env: env.clone(),
+            key: key.to_string(),
+        },
+        (e, _) => e.into(),
+    }
+}
+
+impl Service {
+    /// Creates a flag; [`ServiceError::FlagExists`] when the key is taken.
+    pub async fn create_flag(&self, env: &EnvName, flag: Flag, meta: &ChangeMeta) -> Result<Flag> {
+        // Caught up with the store first (one round trip): a store that went back to an older
+        // state is brought forward before anything is written on top of it.
+        self.hub.fresh_view(env).await?;
+        let key = flag.key.to_string();
+        let changes = self
+            .store_write(env, vec![WriteOp::Create(flag)], meta)
+            .await
+            .map_err(|e| match e {
+                StoreError::FlagExists(_) => ServiceError::FlagExists {
+                    env: env.clone(),
+                    key,
+                },
+                e => e.into(),
+            })?;
+        written_flag(changes)
+    }
+
+    /// Replaces (or, without `expected`, creates) a flag: the flag written, and whether it
+    /// was created.
+    pub async fn put_flag(
+        &self,
+        env: &EnvName,
+        flag: Flag,
+        expected: Option<u64>,
+        meta: &ChangeMeta,
+    ) -> Result<(Flag, bool)> {
+        let key = flag.key.clone();
+        let view = self.hub.fresh_view(env).await?;
+        let existed = view.snapshot.flag(key.as_str()).is_some();
+        let changes = self
+            .store_write(env, vec![WriteOp::Put { flag, expected }], meta)
+            .await
+            .map_err(|e| flag_error(e, env, &key, expected))?;
+        Ok((written_flag(changes)?, !existed && expected.is_none()))
+    }
+
+    /// Deletes a flag, only at version `expected` when given.
+    pub async fn delete_flag(
+        &self,
+        env: &EnvName,
+        key: &FlagKey,
+        expected: Option<u64>,
+        meta: &ChangeMeta,
+    ) -> Result<()> {
+        self.hub.fresh_view(env).await?;
+        let op = WriteOp::Delete {
+            key: key.clone(),
+            expected,
+        };
+        self.store_write(env, vec![op], meta)
+            .await
+            .map_err(|e| flag_error(e, env, key, expected))?;
+        Ok(())
+    }
+
+    /// Applies a JSON merge patch (RFC 7386, an object) to a flag. With `wanted` (`If-Match`)
+    /// only at that version; without, a concurrent write is retried on its result.
+    pub async fn patch_flag(
+        &self,
+        env: &EnvName,
+        key: &FlagKey,
+        patch: &serde_json::Value,
+        wanted: Option<u64>,
+        meta: &ChangeMeta,
+    ) -> Result<Flag> {
+        self.hub.view_or_load(env).await?;
+        for attempt in 0..PATCH_ATTEMPTS {
+            let view = self.hub.view_or_load(env).await?;
+            let mut current = view.snapshot.flag(key.as_str()).cloned();
+            let looks_stale = match (&current, wanted) {
+                (None, _) => true,
+                (Some(c), Some(v)) => c.version != v,
+                (Some(_), None) => false,
+            };
+            if looks_stale && attempt == 0 {
+                // Memory may lag behind another instance: look again before saying 404 or 412.
+                self.hub.sync(env).await?;
+                let view = self.hub.view_or_load(env).await?;
+                current = view.snapshot.flag(key.as_str()).cloned();
+            }
+            let current = current.ok_or_else(|| ServiceError::FlagNotFound {
+                env: env.clone(),
+                key: key.to_string(),
+            })?;
+            let expected = wanted.unwrap_or(current.version);
+            if current.version != expected {
+                return Err(ServiceError::Stale {
+                    key: key.to_string(),
+                    expected,
+                });
+            }
+            let flag = merged(&current, patch, key)?;
+            let op = WriteOp::Put {
+                flag,
+                expected: Some(expected),
+            };
+            match self.store_write(env, vec![op], meta).await {
+                Ok(changes) => return written_flag(changes),
+                Err(StoreError::Stale { .. }) if wanted.is_none() => {
+                    // Someone else wrote first: patch their version instead.
+                    self.hub.sync(env).await?;
+                }
+                Err(e) => return Err(flag_error(e, env, key, Some(expected))),
+            }
+        }
+        Err(ServiceError::KeptChanging(format!(
+            "flag {:?} kept changing under concurrent writes; try again",
+            key.as_str()
+        )))
+    }
+
+    /// [`Service::write`] with the store's error, for callers that decide on it.
+    pub(super) async fn store_write(
+        &self,
+        env: &EnvName,
+        ops: Vec<WriteOp>,
+        meta: &ChangeMeta,
+    ) -> Result<Vec<Change>, StoreError> {
+        let changes = self.store.write(env, ops, meta).await?;
+        if let Err(e) = self.hub.apply(changes.clone()).await {
+            // Written, but not yet visible here: the follower will catch up.
+            tracing::warn!(environment = %env, error = %e, "applying a write to memory failed");
+        }
+        Ok(changes)
+    }
+}
+
+/// The flag with a merge patch applied, validated.
+fn merged(current: &Flag, patch: &serde_json::Value, key: &FlagKey) -> Result<Flag> {
+    let mut doc = current.to_value();
+    json_patch::merge(&mut doc, patch);
+    if let Some(obj) = doc.as_object_mut() {
+        for server_field in ["version", "updated_at", "updated_by"] {
+            obj.remove(server_field);
+        }
+    }
+    let input = FlagInput::from_value(doc)?;
+    check_key(&input, Some(key))?;
+    Ok(input.validate()?)
+}

@@ -1,0 +1,47 @@
+//! The store's errors: what went wrong, typed, so that callers decide on variants and never on
+//! message text.
+
+use flag_sdk::EnvName;
+
+/// Errors of a [`super::Store`].
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// The environment does not exist.
+    #[error("environment '{0}' does not exist")]
+    EnvNotFound(EnvName),
+    /// The flag does not exist (a put with an expected version, or a delete).
+    #[error("flag '{0}' does not exist")]
+    FlagNotFound(String),
+    /// A create found the flag's key taken.
+    #[error("flag '{0}' already exists")]
+    FlagExists(String),
+    /// The flag is not at the version the caller read.
+    #[error("flag '{key}' is at version {actual}, not {expected}: it changed since it was read")]
+    Stale {
+        /// The flag's key.
+        key: String,
+        /// The version the caller expected.
+        expected: u64,
+        /// The version the store has.
+        actual: u64,
+    },
+    /// No such SDK key in the environment.
+    #[error("SDK key '{0}' does not exist")]
+    SdkKeyNotFound(String),
+    /// An SDK key with this id exists already.
+    #[error("SDK key '{0}' already exists")]
+    SdkKeyExists(String),
+    /// An argument the store cannot use: a Redis URL or key prefix, an event cursor.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// The backing store cannot be reached, or lost its data and is being written back.
+    /// Nothing was written.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Corrupt stored data, an unexpected reply, a failed task: a bug or damage.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Result with a [`StoreError`].
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
