@@ -24,7 +24,7 @@
 //!
 //! # When the store loses its data
 //! The follower compares the store's identity with the one the hub knows. When it is gone or
-//! changed, [`Hub::recover`] writes the hub's state back (see the `recovery` module): no
+//! changed, [`Hub::check_store`] writes the hub's state back (see the `recovery` module): no
 //! environment is dropped and no version goes backwards meanwhile.
 //!
 //! # For the stream
