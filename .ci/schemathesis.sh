@@ -90,6 +90,11 @@ headers = { Authorization = "Bearer ${SCHEMATHESIS_ADMIN_TOKEN}" }
 [checks.positive_data_acceptance]
 expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "412", "429", "5xx"]
 
+# A schema-violating body larger than the body limit (1 MiB) is refused with 413 before it is
+# parsed: a rejection like any 4xx.
+[checks.negative_data_rejection]
+expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5xx"]
+
 [[operations]]
 include-path-regex = "^/api/v1/sdk/"
 headers = { Authorization = "Bearer ${SCHEMATHESIS_SDK_KEY}" }
