@@ -36,6 +36,6 @@ pub use context::{Context, Value};
 pub use error::{Error, FieldError, ValidationErrors};
 pub use eval::{CompiledFlag, Evaluation, Reason, ReasonKind, Snapshot};
 pub use model::{
-    limits, Condition, ConditionInput, EnvName, Flag, FlagInput, FlagKey, NameError, NameProblem,
-    Operator, Percentage, PercentageError, Rule, RuleInput, MAX_ENV_LEN, MAX_KEY_LEN,
+    limits, Condition, ConditionInput, EnvName, Flag, FlagInput, FlagKey, FlagSpec, NameError,
+    NameProblem, Operator, Percentage, PercentageError, Rule, RuleInput, MAX_ENV_LEN, MAX_KEY_LEN,
 };

@@ -1,13 +1,12 @@
 //! The stored shapes shared by both stores, and the error messages both give.
 //!
-//! Deserializing a [`Flag`] validates it and ignores the server-set fields (`version`,
-//! `updated_at`, `updated_by`), so a stored flag is an envelope `{"version": V, "flag": {...}}`
-//! whose inner object is the flag's contract JSON (with `updated_at` and `updated_by`), and
-//! decoding restores those fields after validation. The Redis scripts build the same envelope
+//! A stored flag is an envelope `{"version": V, "flag": {...}}` whose inner object is the
+//! flag's contract JSON (its [`FlagSpec`] with `updated_at` and `updated_by`, and `version`
+//! again); decoding validates the spec and reads the server-set fields beside it. The Redis scripts build the same envelope
 //! by string concatenation, so both stores share one format.
 
 use chrono::{DateTime, Utc};
-use flag_sdk::{EnvName, Flag, FlagKey};
+use flag_sdk::{EnvName, Flag, FlagKey, FlagSpec};
 use serde::{Deserialize, Serialize};
 
 use super::{AuditAction, AuditEntry, ChangeMeta, RestoreCounts, SdkKeyRecord};
@@ -111,11 +110,13 @@ impl FlagRecord {
             .get("updated_by")
             .and_then(|v| v.as_str())
             .map(str::to_owned);
-        let mut flag = Flag::from_value(self.flag).map_err(corrupt)?;
-        flag.version = self.version;
-        flag.updated_at = updated_at;
-        flag.updated_by = updated_by;
-        Ok(flag)
+        let spec = FlagSpec::from_value(self.flag).map_err(corrupt)?;
+        Ok(Flag {
+            spec,
+            version: self.version,
+            updated_at,
+            updated_by,
+        })
     }
 }
 
