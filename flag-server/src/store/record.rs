@@ -1,9 +1,10 @@
 //! The stored shapes shared by both stores, and the error messages both give.
 //!
 //! A stored flag is an envelope `{"version": V, "flag": {...}}` whose inner object is the
-//! flag's contract JSON (its [`FlagSpec`] with `updated_at` and `updated_by`, and `version`
-//! again); decoding validates the spec and reads the server-set fields beside it. The Redis scripts build the same envelope
-//! by string concatenation, so both stores share one format.
+//! flag's contract JSON (its [`FlagSpec`]'s fields with `version`, `updated_at` and
+//! `updated_by`); decoding validates the spec and reads the server-set fields beside it (the
+//! version from the envelope). The Redis scripts build the same envelope by string
+//! concatenation, so both stores share one format.
 
 use chrono::{DateTime, Utc};
 use flag_sdk::{EnvName, Flag, FlagKey, FlagSpec};
