@@ -98,25 +98,21 @@ impl FlagRecord {
 
     /// Validates the stored JSON back into a flag with its server-set fields.
     pub fn into_flag(self) -> Result<Flag, StoreError> {
-        let updated_at = self
-            .flag
-            .get("updated_at")
-            .cloned()
-            .map(serde_json::from_value::<Option<DateTime<Utc>>>)
-            .transpose()
-            .map_err(corrupt)?
-            .flatten();
-        let updated_by = self
-            .flag
-            .get("updated_by")
-            .and_then(|v| v.as_str())
-            .map(str::to_owned);
+        /// What a write stamped, read beside the spec.
+        #[derive(Deserialize)]
+        struct Stamp {
+            #[serde(default)]
+            updated_at: Option<DateTime<Utc>>,
+            #[serde(default)]
+            updated_by: Option<String>,
+        }
+        let stamp = Stamp::deserialize(&self.flag).map_err(corrupt)?;
         let spec = FlagSpec::from_value(self.flag).map_err(corrupt)?;
         Ok(Flag {
             spec,
             version: self.version,
-            updated_at,
-            updated_by,
+            updated_at: stamp.updated_at,
+            updated_by: stamp.updated_by,
         })
     }
 }
