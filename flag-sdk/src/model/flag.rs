@@ -151,3 +151,27 @@ impl TryFrom<FlagInput> for Flag {
         input.validate().map(Flag::from)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flag_serializes_as_its_spec_then_the_server_set_fields() {
+        let mut flag = Flag::from_json(
+            br#"{"key": "a", "enabled": true, "percentage": 25, "tags": ["t"], "owner": "o"}"#,
+        )
+        .unwrap();
+        flag.version = 3;
+        flag.updated_by = Some("admin".into());
+        let spec = r#""key":"a","description":"","enabled":true,"rules":[],"percentage":25,"stickiness":"user_id","salt":"a","tags":["t"],"owner":"o","expires_at":null"#;
+        assert_eq!(
+            serde_json::to_string(&flag.spec).unwrap(),
+            format!("{{{spec}}}")
+        );
+        assert_eq!(
+            serde_json::to_string(&flag).unwrap(),
+            format!(r#"{{{spec},"version":3,"updated_at":null,"updated_by":"admin"}}"#)
+        );
+    }
+}
