@@ -4,6 +4,9 @@
 //! server and applications, plus (with the default `client` feature) a client that keeps a
 //! local snapshot up to date over a stream.
 //!
+//! A [`FlagSpec`] is a flag as a person writes it, built only by validation; a [`Flag`] is a
+//! spec with the fields the server sets on every write (`version`, `updated_at`, `updated_by`).
+//!
 //! Evaluation is local and synchronous: a [`Snapshot`] is compiled once per update and
 //! answers [`Snapshot::is_enabled`] without I/O, locks or allocation.
 //!
@@ -36,6 +39,6 @@ pub use context::{Context, Value};
 pub use error::{Error, FieldError, ValidationErrors};
 pub use eval::{CompiledFlag, Evaluation, Reason, ReasonKind, Snapshot};
 pub use model::{
-    limits, Condition, ConditionInput, EnvName, Flag, FlagInput, FlagKey, NameError, NameProblem,
-    Operator, Percentage, PercentageError, Rule, RuleInput, MAX_ENV_LEN, MAX_KEY_LEN,
+    limits, Condition, ConditionInput, EnvName, Flag, FlagInput, FlagKey, FlagSpec, NameError,
+    NameProblem, Operator, Percentage, PercentageError, Rule, RuleInput, MAX_ENV_LEN, MAX_KEY_LEN,
 };

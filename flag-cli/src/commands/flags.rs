@@ -2,7 +2,7 @@
 
 use chrono::SecondsFormat;
 use flag_sdk::wire::{FlagList, StoredFlag};
-use flag_sdk::{Flag, FlagInput};
+use flag_sdk::{FlagInput, FlagSpec};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -182,7 +182,7 @@ pub fn describe(f: &StoredFlag) -> String {
     text.join("\n")
 }
 
-fn on_off(flag: &Flag) -> &'static str {
+fn on_off(flag: &FlagSpec) -> &'static str {
     if flag.enabled {
         "on"
     } else {

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use flag_sdk::{Flag, FlagInput};
+use flag_sdk::{FlagInput, FlagSpec};
 use reqwest::Method;
 use serde_json::Value;
 use serde_yaml::{Mapping, Value as Yaml};
@@ -35,7 +35,7 @@ const FIELD_ORDER: &[&str] = &[
 /// `export [-f FILE]`.
 pub async fn export(ctx: &Ctx, file: Option<&Path>) -> Result<Outcome> {
     let list = fetch_all(ctx).await?;
-    let flags: Vec<&Flag> = list.flags.iter().map(|f| &f.flag).collect();
+    let flags: Vec<&FlagSpec> = list.flags.iter().map(|f| &f.flag.spec).collect();
     let doc = document(&flags)?;
     let as_json = match file {
         Some(p) => is_json(p),
@@ -173,9 +173,9 @@ pub fn read_document(path: &Path) -> Result<Value> {
     }
 }
 
-/// The export document `{flags: [...]}` of a set of flags, sorted by key.
-pub fn document(flags: &[&Flag]) -> Result<Yaml> {
-    let mut sorted = flags.to_vec();
+/// The export document `{flags: [...]}` of a set of flags' specs, sorted by key.
+pub fn document<F: AsRef<FlagSpec>>(flags: &[F]) -> Result<Yaml> {
+    let mut sorted: Vec<&FlagSpec> = flags.iter().map(AsRef::as_ref).collect();
     sorted.sort_by(|a, b| a.key.cmp(&b.key));
     let items = sorted
         .into_iter()
@@ -186,8 +186,8 @@ pub fn document(flags: &[&Flag]) -> Result<Yaml> {
     Ok(Yaml::Mapping(doc))
 }
 
-/// One flag as exported: fixed field order, defaults left out, whole numbers without `.0`.
-fn export_flag(flag: &Flag) -> Result<Yaml> {
+/// One spec as exported: fixed field order, defaults left out, whole numbers without `.0`.
+fn export_flag(flag: &FlagSpec) -> Result<Yaml> {
     let input = FlagInput::from(flag);
     let Yaml::Mapping(mut fields) =
         serde_yaml::to_value(&input).map_err(|e| Error::Output(e.to_string()))?
@@ -242,6 +242,7 @@ fn whole_numbers(v: Yaml) -> Yaml {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use flag_sdk::Flag;
 
     #[test]
     fn export_is_minimal_sorted_and_ordered() {

@@ -1,4 +1,4 @@
-//! The unvalidated shape of a flag as it arrives, and its validation into a [`Flag`].
+//! The unvalidated shape of a flag as it arrives, and its validation into a [`FlagSpec`].
 //!
 //! Type errors (a string where a number belongs, an unknown field) stop deserialization at the
 //! first one and are reported with its path; everything else is checked afterwards and *every*
@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::limits::*;
 use super::names::check_name;
 use super::values::{parse_instant, Values};
-use super::{Condition, Flag, FlagKey, Operator, Percentage, Rule};
+use super::{Condition, Flag, FlagKey, FlagSpec, Operator, Percentage, Rule};
 use crate::error::ValidationErrors;
 
 pub(crate) const DEFAULT_STICKINESS: &str = "user_id";
@@ -23,38 +23,39 @@ fn default_percentage() -> f64 {
 /// A flag as sent by a client, before validation. Unknown fields are rejected.
 ///
 /// Defaults: `enabled` false (new flags ship dark), `percentage` 100 (an enabled flag with no
-/// rules is on for everyone), `stickiness` `user_id`, `salt` the key. `version`, `updated_at`
-/// and `updated_by` are accepted (so an exported document can be applied) and ignored.
+/// rules is on for everyone), `stickiness` `user_id`, `salt` the key. The fields a server sets
+/// on a [`Flag`] (`version`, `updated_at`, `updated_by`) are accepted, so that a flag the server
+/// answered can be sent back, and ignored: they are no part of the [`FlagSpec`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FlagInput {
-    /// See [`Flag::key`].
+    /// See [`FlagSpec::key`].
     pub key: String,
-    /// See [`Flag::description`].
+    /// See [`FlagSpec::description`].
     #[serde(default)]
     pub description: String,
-    /// See [`Flag::enabled`].
+    /// See [`FlagSpec::enabled`].
     #[serde(default)]
     pub enabled: bool,
-    /// See [`Flag::rules`].
+    /// See [`FlagSpec::rules`].
     #[serde(default)]
     pub rules: Vec<RuleInput>,
-    /// See [`Flag::percentage`].
+    /// See [`FlagSpec::percentage`].
     #[serde(default = "default_percentage")]
     pub percentage: f64,
-    /// See [`Flag::stickiness`].
+    /// See [`FlagSpec::stickiness`].
     #[serde(default)]
     pub stickiness: Option<String>,
-    /// See [`Flag::salt`].
+    /// See [`FlagSpec::salt`].
     #[serde(default)]
     pub salt: Option<String>,
-    /// See [`Flag::tags`].
+    /// See [`FlagSpec::tags`].
     #[serde(default)]
     pub tags: Vec<String>,
-    /// See [`Flag::owner`].
+    /// See [`FlagSpec::owner`].
     #[serde(default)]
     pub owner: Option<String>,
-    /// See [`Flag::expires_at`]; an RFC 3339 instant.
+    /// See [`FlagSpec::expires_at`]; an RFC 3339 instant.
     #[serde(default)]
     pub expires_at: Option<String>,
     /// Ignored: set by the server.
@@ -109,8 +110,8 @@ impl FlagInput {
         serde_path_to_error::deserialize(value).map_err(path_error)
     }
 
-    /// Checks everything and builds the flag, or reports every problem found.
-    pub fn validate(&self) -> Result<Flag, ValidationErrors> {
+    /// Checks everything and builds the spec, or reports every problem found.
+    pub fn validate(&self) -> Result<FlagSpec, ValidationErrors> {
         let mut errors = ValidationErrors::default();
         let key = FlagKey::parse(self.key.as_str())
             .map_err(|m| errors.push("key", m.to_string()))
@@ -173,7 +174,7 @@ impl FlagInput {
 
         errors.into_result()?;
         match (key, percentage) {
-            (Some(key), Some(percentage)) => Ok(Flag {
+            (Some(key), Some(percentage)) => Ok(FlagSpec {
                 key,
                 description: self.description.clone(),
                 enabled: self.enabled,
@@ -184,9 +185,6 @@ impl FlagInput {
                 tags: self.tags.clone(),
                 owner: self.owner.clone(),
                 expires_at,
-                version: 0,
-                updated_at: None,
-                updated_by: None,
             }),
             // Unreachable: a missing part always pushed an error above.
             _ => Err(ValidationErrors::single("", "invalid flag")),
@@ -196,6 +194,12 @@ impl FlagInput {
 
 impl From<&Flag> for FlagInput {
     fn from(flag: &Flag) -> FlagInput {
+        FlagInput::from(&flag.spec)
+    }
+}
+
+impl From<&FlagSpec> for FlagInput {
+    fn from(flag: &FlagSpec) -> FlagInput {
         FlagInput {
             key: flag.key.to_string(),
             description: flag.description.clone(),

@@ -1,8 +1,12 @@
 //! The flag model of the contract (section 3): what is stored, served and evaluated.
 //!
-//! A [`Flag`] can only be obtained through validation ([`Flag::from_json`], [`Flag::from_value`],
-//! [`FlagInput::validate`] or deserialization), so a `Flag` in hand is always well formed.
+//! What a user writes is a [`FlagSpec`]; what the server keeps is a [`Flag`]: the spec plus the
+//! fields the server sets (`version`, `updated_at`, `updated_by`). A spec can only be obtained
+//! through validation ([`FlagSpec::from_json`], [`FlagSpec::from_value`],
+//! [`FlagInput::validate`] or deserialization), so a `FlagSpec` (and a `Flag`) in hand is always
+//! well formed.
 
+mod flag;
 pub(crate) mod input;
 mod names;
 pub(crate) mod values;
@@ -35,18 +39,22 @@ pub mod limits {
     pub const MAX_REGEX_SIZE: usize = 256 * 1024;
 }
 
-/// A feature flag, as stored by the server and evaluated by the SDK.
+/// What a user writes about a flag: every field but the ones the server sets.
+///
+/// A `FlagSpec` is what validation produces ([`FlagSpec::from_json`], [`FlagSpec::from_value`],
+/// [`FlagInput::validate`] or deserialization), what a merge patch is applied to and what the
+/// CLI exports and plans.
 ///
 /// ```
-/// use flag_sdk::Flag;
-/// let flag = Flag::from_json(br#"{"key": "new_checkout", "enabled": true, "percentage": 25}"#).unwrap();
-/// assert_eq!(flag.key.as_str(), "new_checkout");
-/// assert_eq!(flag.salt, "new_checkout"); // defaults to the key
-/// assert_eq!(flag.stickiness, "user_id");
+/// use flag_sdk::FlagSpec;
+/// let spec = FlagSpec::from_json(br#"{"key": "new_checkout", "enabled": true, "percentage": 25}"#).unwrap();
+/// assert_eq!(spec.key.as_str(), "new_checkout");
+/// assert_eq!(spec.salt, "new_checkout"); // defaults to the key
+/// assert_eq!(spec.stickiness, "user_id");
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "FlagInput")]
-pub struct Flag {
+pub struct FlagSpec {
     /// Unique key within an environment.
     pub key: FlagKey,
     /// Free text for people.
@@ -67,6 +75,28 @@ pub struct Flag {
     pub owner: Option<String>,
     /// When the flag is meant to be removed (informational).
     pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A feature flag as the server keeps it and the SDK evaluates it: its [`FlagSpec`] plus the
+/// fields the server sets on every write. Its JSON is the spec's fields followed by `version`,
+/// `updated_at` and `updated_by`.
+///
+/// The spec's fields read through the flag (`flag.key` is `flag.spec.key`). Deserializing a
+/// `Flag` validates its spec and, like [`Flag::from_json`], leaves the server-set fields unset:
+/// only a server stamps them.
+///
+/// ```
+/// use flag_sdk::Flag;
+/// let flag = Flag::from_json(br#"{"key": "new_checkout", "enabled": true, "percentage": 25}"#).unwrap();
+/// assert_eq!(flag.key.as_str(), "new_checkout");
+/// assert_eq!(flag.version, 0); // not written by a server yet
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "FlagInput")]
+pub struct Flag {
+    /// What the user wrote.
+    #[serde(flatten)]
+    pub spec: FlagSpec,
     /// Set by the server: the environment version of the last change to this flag.
     pub version: u64,
     /// Set by the server: when the flag last changed.
@@ -201,72 +231,5 @@ operators! {
 impl std::fmt::Display for Operator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-impl Flag {
-    /// Parses and validates a flag from JSON bytes, reporting every problem with its field path.
-    pub fn from_json(bytes: &[u8]) -> Result<Flag, ValidationErrors> {
-        FlagInput::from_json(bytes)?.validate()
-    }
-
-    /// Parses and validates a flag from a JSON value, reporting every problem with its field path.
-    pub fn from_value(value: serde_json::Value) -> Result<Flag, ValidationErrors> {
-        FlagInput::from_value(value)?.validate()
-    }
-
-    /// A flag that is on for everyone, for tests and offline use.
-    ///
-    /// ```
-    /// let flag = flag_sdk::Flag::on("new_checkout").unwrap();
-    /// assert!(flag.enabled);
-    /// ```
-    pub fn on(key: &str) -> Result<Flag, ValidationErrors> {
-        Self::simple(key, true, Percentage::FULL)
-    }
-
-    /// A flag that is off for everyone, for tests and offline use.
-    pub fn off(key: &str) -> Result<Flag, ValidationErrors> {
-        Self::simple(key, false, Percentage::FULL)
-    }
-
-    /// An enabled flag rolled out to a share of contexts by `user_id`.
-    pub fn rollout(key: &str, percentage: f64) -> Result<Flag, ValidationErrors> {
-        let p = Percentage::from_f64(percentage)
-            .map_err(|m| ValidationErrors::single("percentage", m.to_string()))?;
-        Self::simple(key, true, p)
-    }
-
-    fn simple(key: &str, enabled: bool, percentage: Percentage) -> Result<Flag, ValidationErrors> {
-        let key =
-            FlagKey::parse(key).map_err(|m| ValidationErrors::single("key", m.to_string()))?;
-        Ok(Flag {
-            salt: key.as_str().to_owned(),
-            key,
-            description: String::new(),
-            enabled,
-            rules: Vec::new(),
-            percentage,
-            stickiness: input::DEFAULT_STICKINESS.to_owned(),
-            tags: Vec::new(),
-            owner: None,
-            expires_at: None,
-            version: 0,
-            updated_at: None,
-            updated_by: None,
-        })
-    }
-
-    /// The flag as the contract's JSON value.
-    pub fn to_value(&self) -> serde_json::Value {
-        // Serializing plain data into a Value cannot fail.
-        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
-    }
-}
-
-impl TryFrom<FlagInput> for Flag {
-    type Error = ValidationErrors;
-    fn try_from(input: FlagInput) -> Result<Flag, ValidationErrors> {
-        input.validate()
     }
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::Flag;
+use crate::{Flag, FlagSpec};
 
 /// Evaluation counts reported by SDKs (`POST /sdk/metrics`), summed by the server.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,8 +35,8 @@ pub struct FlagUsage {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StoredFlag {
-    /// The flag, validated by the model; its `version`, `updated_at` and `updated_by` are
-    /// the server's.
+    /// The flag: its spec, validated by the model, with the `version`, `updated_at` and
+    /// `updated_by` the server set.
     #[serde(flatten)]
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub flag: Flag,
@@ -47,7 +47,7 @@ pub struct StoredFlag {
 
 impl<'de> Deserialize<'de> for StoredFlag {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        // The model ignores the fields the server sets: read them alongside.
+        // The spec as the model validates it, with the fields the server set beside it.
         #[derive(Deserialize)]
         struct Sent {
             #[serde(default)]
@@ -59,15 +59,16 @@ impl<'de> Deserialize<'de> for StoredFlag {
             #[serde(default)]
             usage: Option<FlagUsage>,
             #[serde(flatten)]
-            flag: Flag,
+            spec: FlagSpec,
         }
         let sent = Sent::deserialize(d)?;
-        let mut flag = sent.flag;
-        flag.version = sent.version;
-        flag.updated_at = sent.updated_at;
-        flag.updated_by = sent.updated_by;
         Ok(StoredFlag {
-            flag,
+            flag: Flag {
+                spec: sent.spec,
+                version: sent.version,
+                updated_at: sent.updated_at,
+                updated_by: sent.updated_by,
+            },
             usage: sent.usage,
         })
     }

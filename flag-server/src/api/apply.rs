@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use flag_sdk::{EnvName, Flag, FlagInput, ValidationErrors};
+use flag_sdk::{EnvName, FlagInput, FlagSpec, ValidationErrors};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -71,7 +71,7 @@ pub async fn apply(
 }
 
 /// Validates every flag of the document, reporting every problem with its path.
-fn parse_flags(values: Vec<serde_json::Value>) -> Result<Vec<Flag>> {
+fn parse_flags(values: Vec<serde_json::Value>) -> Result<Vec<FlagSpec>> {
     let mut errors = ValidationErrors::default();
     let mut flags = Vec::with_capacity(values.len());
     let mut seen = HashSet::new();

@@ -6,7 +6,7 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use flag_sdk::{EnvName, Flag, FlagInput, FlagKey};
+use flag_sdk::{EnvName, Flag, FlagInput, FlagKey, FlagSpec};
 use serde::Serialize;
 
 use super::input::{change_meta, if_match, JsonBytes};
@@ -46,7 +46,7 @@ fn flag_response(status: StatusCode, flag: &Flag, usage: Option<FlagUsage>) -> H
 }
 
 /// Parses a flag body; its key must equal `path_key` when one is given.
-fn parse_flag(bytes: &[u8], path_key: Option<&FlagKey>) -> Result<Flag> {
+fn parse_flag(bytes: &[u8], path_key: Option<&FlagKey>) -> Result<FlagSpec> {
     // Malformed JSON is reported as such; type errors and unknown fields with their path.
     super::input::expect_object(bytes)?;
     let value: serde_json::Value = super::input::parse_json(bytes)?;

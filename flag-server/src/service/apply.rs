@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use flag_sdk::{EnvName, Flag};
+use flag_sdk::{EnvName, FlagSpec};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -61,7 +61,7 @@ impl Service {
     pub async fn apply(
         &self,
         env: &EnvName,
-        wanted: &[Flag],
+        wanted: &[FlagSpec],
         prune: bool,
         dry_run: bool,
         meta: &ChangeMeta,
@@ -97,19 +97,15 @@ impl Service {
     }
 }
 
-/// The flag's fields that people set, as JSON (server-set fields left out).
-fn fields(flag: &Flag) -> BTreeMap<String, serde_json::Value> {
-    let mut map: BTreeMap<String, serde_json::Value> = match flag.to_value() {
+/// The spec's fields, as JSON.
+fn fields(spec: &FlagSpec) -> BTreeMap<String, serde_json::Value> {
+    match spec.to_value() {
         serde_json::Value::Object(m) => m.into_iter().collect(),
         _ => BTreeMap::new(),
-    };
-    for server_field in ["version", "updated_at", "updated_by"] {
-        map.remove(server_field);
     }
-    map
 }
 
-fn diff(current: &Flag, wanted: &Flag) -> Vec<FieldChange> {
+fn diff(current: &FlagSpec, wanted: &FlagSpec) -> Vec<FieldChange> {
     let before = fields(current);
     let after = fields(wanted);
     let names: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
@@ -127,7 +123,7 @@ fn diff(current: &Flag, wanted: &Flag) -> Vec<FieldChange> {
         .collect()
 }
 
-fn plan(view: &EnvView, wanted: &[Flag], prune: bool, dry_run: bool) -> (Plan, Vec<WriteOp>) {
+fn plan(view: &EnvView, wanted: &[FlagSpec], prune: bool, dry_run: bool) -> (Plan, Vec<WriteOp>) {
     let mut plan = Plan {
         environment: view.environment.to_string(),
         dry_run,
@@ -139,16 +135,16 @@ fn plan(view: &EnvView, wanted: &[Flag], prune: bool, dry_run: bool) -> (Plan, V
         kept: Vec::new(),
     };
     let mut ops = Vec::new();
-    let mut sorted: Vec<&Flag> = wanted.iter().collect();
+    let mut sorted: Vec<&FlagSpec> = wanted.iter().collect();
     sorted.sort_by(|a, b| a.key.cmp(&b.key));
     for flag in sorted {
         match view.snapshot.flag(flag.key.as_str()) {
             None => {
                 plan.created.push(flag.key.to_string());
-                ops.push(WriteOp::Create(flag.clone()));
+                ops.push(WriteOp::Create(flag.clone().into()));
             }
             Some(current) => {
-                let changes = diff(current, flag);
+                let changes = diff(&current.spec, flag);
                 if changes.is_empty() {
                     plan.unchanged.push(flag.key.to_string());
                 } else {
@@ -157,7 +153,7 @@ fn plan(view: &EnvView, wanted: &[Flag], prune: bool, dry_run: bool) -> (Plan, V
                         changes,
                     });
                     ops.push(WriteOp::Put {
-                        flag: flag.clone(),
+                        flag: flag.clone().into(),
                         expected: Some(current.version),
                     });
                 }

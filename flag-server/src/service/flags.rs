@@ -1,6 +1,6 @@
 //! Flag writes: create, replace, merge-patch (with its retry loop) and delete.
 
-use flag_sdk::{EnvName, Flag, FlagInput, FlagKey, ValidationErrors};
+use flag_sdk::{EnvName, Flag, FlagInput, FlagKey, FlagSpec, ValidationErrors};
 
 use super::{Result, Service, ServiceError};
 use crate::store::{Change, ChangeEvent, ChangeMeta, StoreError, WriteOp};
@@ -49,13 +49,18 @@ fn flag_error(e: StoreError, env: &EnvName, key: &FlagKey, expected: Option<u64>
 
 impl Service {
     /// Creates a flag; [`ServiceError::FlagExists`] when the key is taken.
-    pub async fn create_flag(&self, env: &EnvName, flag: Flag, meta: &ChangeMeta) -> Result<Flag> {
+    pub async fn create_flag(
+        &self,
+        env: &EnvName,
+        spec: FlagSpec,
+        meta: &ChangeMeta,
+    ) -> Result<Flag> {
         // Caught up with the store first (one round trip): a store that went back to an older
         // state is brought forward before anything is written on top of it.
         self.hub.fresh_view(env).await?;
-        let key = flag.key.to_string();
+        let key = spec.key.to_string();
         let changes = self
-            .store_write(env, vec![WriteOp::Create(flag)], meta)
+            .store_write(env, vec![WriteOp::Create(spec.into())], meta)
             .await
             .map_err(|e| match e {
                 StoreError::FlagExists(_) => ServiceError::FlagExists {
@@ -72,15 +77,19 @@ impl Service {
     pub async fn put_flag(
         &self,
         env: &EnvName,
-        flag: Flag,
+        spec: FlagSpec,
         expected: Option<u64>,
         meta: &ChangeMeta,
     ) -> Result<(Flag, bool)> {
-        let key = flag.key.clone();
+        let key = spec.key.clone();
         let view = self.hub.fresh_view(env).await?;
         let existed = view.snapshot.flag(key.as_str()).is_some();
+        let op = WriteOp::Put {
+            flag: spec.into(),
+            expected,
+        };
         let changes = self
-            .store_write(env, vec![WriteOp::Put { flag, expected }], meta)
+            .store_write(env, vec![op], meta)
             .await
             .map_err(|e| flag_error(e, env, &key, expected))?;
         Ok((written_flag(changes)?, !existed && expected.is_none()))
@@ -141,9 +150,9 @@ impl Service {
                     expected,
                 });
             }
-            let flag = merged(&current, patch, key)?;
+            let spec = merged(&current.spec, patch, key)?;
             let op = WriteOp::Put {
-                flag,
+                flag: spec.into(),
                 expected: Some(expected),
             };
             match self.store_write(env, vec![op], meta).await {
@@ -177,15 +186,11 @@ impl Service {
     }
 }
 
-/// The flag with a merge patch applied, validated.
-fn merged(current: &Flag, patch: &serde_json::Value, key: &FlagKey) -> Result<Flag> {
+/// The spec with a merge patch applied, validated as a spec. Fields the server sets, if the
+/// patch holds any, are accepted and ignored by validation, as in a `PUT` body.
+fn merged(current: &FlagSpec, patch: &serde_json::Value, key: &FlagKey) -> Result<FlagSpec> {
     let mut doc = current.to_value();
     json_patch::merge(&mut doc, patch);
-    if let Some(obj) = doc.as_object_mut() {
-        for server_field in ["version", "updated_at", "updated_by"] {
-            obj.remove(server_field);
-        }
-    }
     let input = FlagInput::from_value(doc)?;
     check_key(&input, Some(key))?;
     Ok(input.validate()?)

@@ -1,13 +1,13 @@
 //! The stored shapes shared by both stores, and the error messages both give.
 //!
-//! Deserializing a [`Flag`] validates it and ignores the server-set fields (`version`,
-//! `updated_at`, `updated_by`), so a stored flag is an envelope `{"version": V, "flag": {...}}`
-//! whose inner object is the flag's contract JSON (with `updated_at` and `updated_by`), and
-//! decoding restores those fields after validation. The Redis scripts build the same envelope
-//! by string concatenation, so both stores share one format.
+//! A stored flag is an envelope `{"version": V, "flag": {...}}` whose inner object is the
+//! flag's contract JSON (its [`FlagSpec`]'s fields with `version`, `updated_at` and
+//! `updated_by`); decoding validates the spec and reads the server-set fields beside it (the
+//! version from the envelope). The Redis scripts build the same envelope by string
+//! concatenation, so both stores share one format.
 
 use chrono::{DateTime, Utc};
-use flag_sdk::{EnvName, Flag, FlagKey};
+use flag_sdk::{EnvName, Flag, FlagKey, FlagSpec};
 use serde::{Deserialize, Serialize};
 
 use super::{AuditAction, AuditEntry, ChangeMeta, RestoreCounts, SdkKeyRecord};
@@ -98,24 +98,22 @@ impl FlagRecord {
 
     /// Validates the stored JSON back into a flag with its server-set fields.
     pub fn into_flag(self) -> Result<Flag, StoreError> {
-        let updated_at = self
-            .flag
-            .get("updated_at")
-            .cloned()
-            .map(serde_json::from_value::<Option<DateTime<Utc>>>)
-            .transpose()
-            .map_err(corrupt)?
-            .flatten();
-        let updated_by = self
-            .flag
-            .get("updated_by")
-            .and_then(|v| v.as_str())
-            .map(str::to_owned);
-        let mut flag = Flag::from_value(self.flag).map_err(corrupt)?;
-        flag.version = self.version;
-        flag.updated_at = updated_at;
-        flag.updated_by = updated_by;
-        Ok(flag)
+        /// What a write stamped, read beside the spec.
+        #[derive(Deserialize)]
+        struct Stamp {
+            #[serde(default)]
+            updated_at: Option<DateTime<Utc>>,
+            #[serde(default)]
+            updated_by: Option<String>,
+        }
+        let stamp = Stamp::deserialize(&self.flag).map_err(corrupt)?;
+        let spec = FlagSpec::from_value(self.flag).map_err(corrupt)?;
+        Ok(Flag {
+            spec,
+            version: self.version,
+            updated_at: stamp.updated_at,
+            updated_by: stamp.updated_by,
+        })
     }
 }
 
