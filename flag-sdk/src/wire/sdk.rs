@@ -54,8 +54,9 @@ pub struct EvaluateRequest {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub context: Context,
-    /// Keys to evaluate (unknown keys answer `not_found`); all when absent.
+    /// Keys to evaluate (at most 10000; unknown keys answer `not_found`); all when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 10000))]
     pub flags: Option<Vec<String>>,
 }
 
@@ -125,11 +126,16 @@ fn count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "The body of `POST /sdk/metrics`: evaluation counts of one period.")
+)]
 pub struct MetricsReport {
     /// Start of the counting period.
     pub period_start: DateTime<Utc>,
     /// End of the counting period (not before `period_start`).
     pub period_end: DateTime<Utc>,
-    /// Counts by flag key.
+    /// Counts by flag key (at most 10000 keys); counts of keys that cannot name a flag are
+    /// left out.
     pub flags: BTreeMap<String, Counts>,
 }

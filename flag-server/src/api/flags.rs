@@ -6,8 +6,8 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
+use flag_sdk::wire::{self, FlagList, StoredFlag};
 use flag_sdk::{EnvName, Flag, FlagInput, FlagKey};
-use serde::Serialize;
 
 use super::input::{change_meta, if_match, JsonBytes};
 use crate::auth::Admin;
@@ -16,27 +16,21 @@ use crate::service::{check_key, ServiceError};
 use crate::state::AppState;
 use crate::store::FlagUsage;
 
-/// A flag as admins see it: the flag's fields plus `usage` (evaluation counts reported by SDKs).
-#[derive(Serialize)]
-pub(crate) struct AdminFlag<'a> {
-    #[serde(flatten)]
-    flag: &'a Flag,
-    usage: FlagUsage,
-}
-
-#[derive(Serialize)]
-struct FlagList<'a> {
-    environment: &'a str,
-    version: u64,
-    flags: Vec<AdminFlag<'a>>,
+/// A flag as answered: its fields, plus `usage` (evaluation counts reported by SDKs) in
+/// admin reads.
+fn stored(flag: &Flag, usage: Option<FlagUsage>) -> StoredFlag {
+    StoredFlag {
+        flag: flag.clone(),
+        usage: usage.map(|u| wire::FlagUsage {
+            yes: u.yes,
+            no: u.no,
+            last_evaluated: u.last_evaluated,
+        }),
+    }
 }
 
 fn flag_response(status: StatusCode, flag: &Flag, usage: Option<FlagUsage>) -> HttpResponse {
-    let body = match usage {
-        Some(usage) => serde_json::to_vec(&AdminFlag { flag, usage }),
-        None => serde_json::to_vec(flag),
-    };
-    match body {
+    match serde_json::to_vec(&stored(flag, usage)) {
         Ok(body) => HttpResponse::build(status)
             .content_type("application/json")
             .insert_header((header::ETAG, format!("\"{}\"", flag.version)))
@@ -76,15 +70,15 @@ pub async fn list(
     let flags = view
         .flags()
         .into_iter()
-        .map(|flag| AdminFlag {
-            usage: usage.get(flag.key.as_str()).copied().unwrap_or_default(),
-            flag,
+        .map(|flag| {
+            let counts = usage.get(flag.key.as_str()).copied().unwrap_or_default();
+            stored(flag, Some(counts))
         })
         .collect();
     Ok(super::json_response(
         StatusCode::OK,
         &FlagList {
-            environment: env.as_str(),
+            environment: env.to_string(),
             version: view.version,
             flags,
         },

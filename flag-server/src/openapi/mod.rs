@@ -46,7 +46,7 @@ use contract::{BearerAuth, Contract};
         api::sdk::flags, api::sdk::evaluate, api::sdk::metrics,
         api::ops::healthz, api::ops::readyz, api::ops::metrics, api::ops::openapi,
     ),
-    components(schemas(api::problem::Problem, api::problem::ProblemField)),
+    components(schemas(flag_sdk::wire::Problem, flag_sdk::FieldError)),
     modifiers(&BearerAuth, &Contract),
     tags(
         (name = "environments", description = "Environments"),
