@@ -5,6 +5,8 @@
 
 pub(crate) mod input;
 mod names;
+#[cfg(feature = "openapi")]
+mod schema;
 pub(crate) mod values;
 
 use chrono::{DateTime, Utc};
@@ -46,6 +48,11 @@ pub mod limits {
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "FlagInput")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "A feature flag as stored and served.")
+)]
 pub struct Flag {
     /// Unique key within an environment.
     pub key: FlagKey,
@@ -77,6 +84,7 @@ pub struct Flag {
 
 /// A targeting rule.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rule {
     /// Identifier shown in evaluation reasons; unique within its flag.
     pub id: String,
@@ -91,6 +99,7 @@ pub struct Rule {
 ///
 /// Equality and JSON are those of the values as written.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Condition {
     attribute: String,
     operator: Operator,

@@ -66,7 +66,7 @@ fn wire_entry(e: AuditEntry) -> wire::AuditEntry {
     security(("bearer" = [])),
     params(("env" = String, Path, description = "Environment name"), AuditQuery),
     responses(
-        (status = 200, description = "Entries newest first", body = crate::openapi::AuditPageDoc),
+        (status = 200, description = "Entries newest first", body = AuditPage),
         (status = 400, description = "Bad limit or before", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such environment", body = super::problem::Problem, content_type = "application/problem+json"),
     )

@@ -55,7 +55,7 @@ fn parse_flag(bytes: &[u8], path_key: Option<&FlagKey>) -> Result<Flag> {
     security(("bearer" = [])),
     params(("env" = String, Path, description = "Environment name")),
     responses(
-        (status = 200, description = "The flags, sorted by key, each with its usage", body = crate::openapi::FlagListDoc),
+        (status = 200, description = "The flags, sorted by key, each with its usage", body = FlagList),
         (status = 404, description = "No such environment", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -93,7 +93,7 @@ pub async fn list(
            ("X-Change-Reason" = Option<String>, Header, description = "Why, for the audit log")),
     request_body(content = crate::openapi::FlagInputDoc, content_type = "application/json"),
     responses(
-        (status = 201, description = "Created; `ETag` is its version", body = crate::openapi::FlagDoc),
+        (status = 201, description = "Created; `ETag` is its version", body = Flag),
         (status = 400, description = "Invalid flag", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The key exists", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Store unavailable; nothing written", body = super::problem::Problem, content_type = "application/problem+json"),
@@ -125,7 +125,7 @@ pub async fn create(
     security(("bearer" = [])),
     params(("env" = String, Path, description = "Environment name"), ("key" = String, Path, description = "Flag key")),
     responses(
-        (status = 200, description = "The flag; `ETag` is its version", body = crate::openapi::AdminFlagDoc),
+        (status = 200, description = "The flag; `ETag` is its version", body = StoredFlag),
         (status = 404, description = "No such environment or flag", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -159,8 +159,8 @@ pub async fn get(
            ("X-Change-Reason" = Option<String>, Header, description = "Why, for the audit log")),
     request_body(content = crate::openapi::FlagInputDoc, content_type = "application/json"),
     responses(
-        (status = 200, description = "Replaced", body = crate::openapi::FlagDoc),
-        (status = 201, description = "Created (no such flag and no If-Match)", body = crate::openapi::FlagDoc),
+        (status = 200, description = "Replaced", body = Flag),
+        (status = 201, description = "Created (no such flag and no If-Match)", body = Flag),
         (status = 400, description = "Invalid flag, or the body's key differs from the path's", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 412, description = "The flag changed since the If-Match version", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Store unavailable; nothing written", body = super::problem::Problem, content_type = "application/problem+json"),
@@ -195,7 +195,7 @@ pub async fn replace(
            ("X-Change-Reason" = Option<String>, Header, description = "Why, for the audit log")),
     request_body(content = crate::openapi::FlagPatchDoc, description = "A JSON merge patch of the flag's fields", content_type = "application/merge-patch+json"),
     responses(
-        (status = 200, description = "Patched", body = crate::openapi::FlagDoc),
+        (status = 200, description = "Patched", body = Flag),
         (status = 400, description = "Invalid patch or resulting flag", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such flag", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 412, description = "The flag changed since the If-Match version", body = super::problem::Problem, content_type = "application/problem+json"),

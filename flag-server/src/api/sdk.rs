@@ -32,7 +32,7 @@ async fn view(state: &AppState, client: &SdkClient) -> Result<std::sync::Arc<Env
     security(("bearer" = [])),
     params(("If-None-Match" = Option<String>, Header, description = "The ETag of the snapshot held")),
     responses(
-        (status = 200, description = "`{environment, version, flags}`; the `ETag` (`\"<version>-<digest>\"`) changes with every version", body = crate::openapi::SnapshotDoc),
+        (status = 200, description = "`{environment, version, flags}`; the `ETag` (`\"<version>-<digest>\"`) changes with every version", body = flag_sdk::wire::SnapshotBody),
         (status = 304, description = "Not modified"),
         (status = 401, description = "No or unknown key", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an SDK key", body = super::problem::Problem, content_type = "application/problem+json"),
@@ -141,9 +141,9 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
 #[utoipa::path(
     post, path = "/api/v1/sdk/evaluate", tag = "sdk",
     security(("bearer" = [])),
-    request_body(content = crate::openapi::EvaluateRequestDoc, content_type = "application/json"),
+    request_body(content = EvaluateRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "`{results: {key: evaluation}}`; unknown keys are `not_found`", body = crate::openapi::EvaluateResponseDoc),
+        (status = 200, description = "`{results: {key: evaluation}}`; unknown keys are `not_found`", body = flag_sdk::wire::EvaluateResponse),
         (status = 400, description = "Bad context", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
