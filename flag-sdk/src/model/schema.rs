@@ -103,6 +103,9 @@ impl ToSchema for Operator {
 /// A context attribute: a string, a number, a boolean or a list of strings.
 fn attribute() -> RefOr<Schema> {
     OneOfBuilder::new()
+        .description(Some(
+            "The value of a context attribute: a string, a number, a boolean or a list of strings.",
+        ))
         .item(ObjectBuilder::new().schema_type(Type::String))
         .item(ObjectBuilder::new().schema_type(Type::Number))
         .item(ObjectBuilder::new().schema_type(Type::Boolean))
@@ -117,7 +120,8 @@ impl PartialSchema for Context {
             .description(Some(
                 "Attributes by name: strings, numbers, booleans or lists of strings.",
             ))
-            .additional_properties(Some(attribute()))
+            .additional_properties(Some(utoipa::openapi::Ref::from_schema_name("Attribute")))
+            .property_names(Some(ObjectBuilder::new().schema_type(Type::String)))
             .examples([serde_json::json!({"user_id": "42", "country": "DE"})])
             .into()
     }
@@ -126,6 +130,10 @@ impl PartialSchema for Context {
 impl ToSchema for Context {
     fn name() -> Cow<'static, str> {
         Cow::Borrowed("Context")
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push(("Attribute".to_owned(), attribute()));
     }
 }
 
