@@ -17,6 +17,7 @@ use matcher::Matcher;
 /// Why an evaluation came out as it did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ReasonKind {
     /// The flag is disabled: the kill switch.
     Off,
@@ -30,19 +31,23 @@ pub enum ReasonKind {
 
 /// The reason of an [`Evaluation`]: `{"kind": "rule", "rule": "eu-canary", "bucket": 1234}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Reason {
     /// What decided.
     pub kind: ReasonKind,
     /// The id of the matching rule, for [`ReasonKind::Rule`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub rule: Option<Arc<str>>,
     /// The bucket (`0..=9999`), present whenever the stickiness value was hashed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 9999))]
     pub bucket: Option<u16>,
 }
 
 /// The result of evaluating a flag for a context.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Evaluation {
     /// Whether the flag is on for the context.
     pub enabled: bool,

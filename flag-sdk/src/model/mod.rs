@@ -9,6 +9,8 @@
 mod flag;
 pub(crate) mod input;
 mod names;
+#[cfg(feature = "openapi")]
+mod schema;
 pub(crate) mod values;
 
 use chrono::{DateTime, Utc};
@@ -54,6 +56,11 @@ pub mod limits {
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "FlagInput")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "What a user writes of a feature flag.")
+)]
 pub struct FlagSpec {
     /// Unique key within an environment.
     pub key: FlagKey,
@@ -93,6 +100,11 @@ pub struct FlagSpec {
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "FlagInput")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "A feature flag as stored and served.")
+)]
 pub struct Flag {
     /// What the user wrote.
     #[serde(flatten)]
@@ -107,6 +119,7 @@ pub struct Flag {
 
 /// A targeting rule.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rule {
     /// Identifier shown in evaluation reasons; unique within its flag.
     pub id: String,
@@ -121,6 +134,7 @@ pub struct Rule {
 ///
 /// Equality and JSON are those of the values as written.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Condition {
     attribute: String,
     operator: Operator,

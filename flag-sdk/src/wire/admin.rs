@@ -13,6 +13,7 @@ use crate::FieldError;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnvironmentInfo {
     /// The environment's name.
+    #[cfg_attr(feature = "openapi", schema(example = "production"))]
     pub name: String,
     /// Its change version (0 when nothing was ever written).
     pub version: u64,
@@ -33,8 +34,13 @@ pub struct EnvironmentList {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewSdkKey {
-    /// A label for people, e.g. `checkout-service`; default `sdk-key`.
+    /// A label for people, e.g. `checkout-service`, 1 to 128 characters, not only spaces;
+    /// default `sdk-key`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 128, pattern = "\\S")
+    )]
     pub name: Option<String>,
 }
 
@@ -212,16 +218,25 @@ pub struct AuditPage {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "Every error answer: `application/problem+json` (RFC 9457).")
+)]
 pub struct Problem {
     /// A URI naming the kind of problem.
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub kind: String,
     /// A short summary of the kind of problem.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub title: String,
     /// The HTTP status.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub status: u16,
     /// What went wrong this time, for a person.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub detail: String,
     /// The problems with individual fields (may be empty).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub errors: Vec<FieldError>,
 }

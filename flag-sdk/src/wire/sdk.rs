@@ -21,7 +21,7 @@ pub struct SnapshotBody {
     /// Its version: the id of the last change included.
     pub version: u64,
     /// Its flags (the contract's flag model).
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::Flag>))]
     pub flags: Vec<serde_json::Value>,
 }
 
@@ -33,7 +33,7 @@ pub struct SnapshotBody {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PutData {
     /// The flag as stored (the contract's flag model).
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::Flag))]
     pub flag: serde_json::Value,
 }
 
@@ -52,10 +52,10 @@ pub struct DeleteData {
 pub struct EvaluateRequest {
     /// Attributes: strings, numbers, booleans or lists of strings. Default empty.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub context: Context,
-    /// Keys to evaluate (unknown keys answer `not_found`); all when absent.
+    /// Keys to evaluate (at most 10000; unknown keys answer `not_found`); all when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 10000))]
     pub flags: Option<Vec<String>>,
 }
 
@@ -68,7 +68,6 @@ pub struct EvaluateResponse {
     /// The version evaluated.
     pub version: u64,
     /// Each flag's result with its reason.
-    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, Object>))]
     pub results: BTreeMap<String, Evaluation>,
 }
 
@@ -125,11 +124,16 @@ fn count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "The body of `POST /sdk/metrics`: evaluation counts of one period.")
+)]
 pub struct MetricsReport {
     /// Start of the counting period.
     pub period_start: DateTime<Utc>,
     /// End of the counting period (not before `period_start`).
     pub period_end: DateTime<Utc>,
-    /// Counts by flag key.
+    /// Counts by flag key (at most 10000 keys); counts of keys that cannot name a flag are
+    /// left out.
     pub flags: BTreeMap<String, Counts>,
 }

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use flag_sdk::wire::{ApplyRequest, Plan};
 use flag_sdk::{EnvName, FlagInput, FlagSpec, ValidationErrors};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -13,7 +14,6 @@ use super::input::{change_meta, parse_json, JsonBytes};
 use super::query::{self, Query};
 use crate::auth::Admin;
 use crate::error::Result;
-use crate::service::Plan;
 use crate::state::AppState;
 
 /// Query parameters of apply.
@@ -27,13 +27,6 @@ pub struct ApplyQuery {
     /// Delete flags that are not in the document. Default false.
     #[serde(default, deserialize_with = "query::flag")]
     pub prune: bool,
-}
-
-/// The document: `{"flags": [...]}`, as `flag-cli export` writes it.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ApplyDocument {
-    flags: Vec<serde_json::Value>,
 }
 
 /// Applies a flag document to an environment.
@@ -60,7 +53,7 @@ pub async fn apply(
     let env = path.into_inner();
     let Query(query) = query;
     super::input::expect_object(&body.0)?;
-    let doc: ApplyDocument = parse_json(&body.0)?;
+    let doc: ApplyRequest = parse_json(&body.0)?;
     let wanted = parse_flags(doc.flags)?;
     let meta = change_meta(&req, &admin)?;
     let plan = state

@@ -2,15 +2,16 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
+use flag_sdk::wire::{self, AuditPage, StoredFlag};
 use flag_sdk::EnvName;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::query::{self, Query};
 use crate::auth::Admin;
 use crate::error::{ApiError, Result};
 use crate::state::AppState;
-use crate::store::AuditEntry;
+use crate::store::{AuditAction, AuditEntry};
 
 /// Default number of entries.
 pub const DEFAULT_LIMIT: usize = 50;
@@ -35,10 +36,28 @@ pub struct AuditQuery {
     pub before: Option<u64>,
 }
 
-#[derive(Serialize)]
-struct AuditPage {
-    environment: String,
-    entries: Vec<AuditEntry>,
+/// The wire form of a stored audit entry.
+fn wire_entry(e: AuditEntry) -> wire::AuditEntry {
+    let stored = |flag| StoredFlag { flag, usage: None };
+    wire::AuditEntry {
+        version: e.version,
+        at: e.at,
+        actor: e.actor,
+        reason: e.reason,
+        action: match e.action {
+            AuditAction::Create => wire::AuditAction::Create,
+            AuditAction::Update => wire::AuditAction::Update,
+            AuditAction::Delete => wire::AuditAction::Delete,
+            AuditAction::Restore => wire::AuditAction::Restore,
+        },
+        key: e.key.map(|k| k.to_string()),
+        before: e.before.map(stored),
+        after: e.after.map(stored),
+        restored: e.restored.map(|r| wire::RestoreCounts {
+            flags: r.flags,
+            sdk_keys: r.sdk_keys,
+        }),
+    }
 }
 
 /// The audit log of an environment, newest first.
@@ -47,7 +66,7 @@ struct AuditPage {
     security(("bearer" = [])),
     params(("env" = String, Path, description = "Environment name"), AuditQuery),
     responses(
-        (status = 200, description = "Entries newest first", body = crate::openapi::AuditPageDoc),
+        (status = 200, description = "Entries newest first", body = AuditPage),
         (status = 400, description = "Bad limit or before", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such environment", body = super::problem::Problem, content_type = "application/problem+json"),
     )
@@ -76,7 +95,7 @@ pub async fn list(
         StatusCode::OK,
         &AuditPage {
             environment: env.to_string(),
-            entries,
+            entries: entries.into_iter().map(wire_entry).collect(),
         },
     ))
 }

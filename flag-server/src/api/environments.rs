@@ -2,9 +2,8 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
+use flag_sdk::wire::{EnvironmentInfo, EnvironmentList};
 use flag_sdk::EnvName;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::json_response;
 use crate::auth::Admin;
@@ -12,33 +11,13 @@ use crate::error::Result;
 use crate::hub::EnvView;
 use crate::state::AppState;
 
-/// An environment with its current version and number of flags.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EnvironmentInfo {
-    /// The environment's name.
-    #[schema(example = "production")]
-    pub name: String,
-    /// Its change version (0 when nothing was ever written).
-    pub version: u64,
-    /// How many flags it has.
-    pub flags: usize,
-}
-
-impl From<&EnvView> for EnvironmentInfo {
-    fn from(v: &EnvView) -> Self {
-        EnvironmentInfo {
-            name: v.environment.to_string(),
-            version: v.version,
-            flags: v.snapshot.len(),
-        }
+/// The wire form of an environment's view.
+fn info(v: &EnvView) -> EnvironmentInfo {
+    EnvironmentInfo {
+        name: v.environment.to_string(),
+        version: v.version,
+        flags: v.snapshot.len(),
     }
-}
-
-/// `{"environments": [...]}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EnvironmentList {
-    /// Every environment, sorted by name.
-    pub environments: Vec<EnvironmentInfo>,
 }
 
 /// Lists the environments.
@@ -57,7 +36,7 @@ pub async fn list(_admin: Admin, state: web::Data<AppState>) -> Result<HttpRespo
         .environments()
         .await?
         .iter()
-        .map(|view| EnvironmentInfo::from(&**view))
+        .map(|view| info(view))
         .collect();
     Ok(json_response(
         StatusCode::OK,
@@ -89,7 +68,7 @@ pub async fn create(
     } else {
         StatusCode::OK
     };
-    Ok(json_response(status, &EnvironmentInfo::from(&*view)))
+    Ok(json_response(status, &info(&view)))
 }
 
 /// Deletes an environment with its flags, history and SDK keys.

@@ -6,8 +6,8 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
+use flag_sdk::wire::{self, FlagList, StoredFlag};
 use flag_sdk::{EnvName, Flag, FlagInput, FlagKey, FlagSpec};
-use serde::Serialize;
 
 use super::input::{change_meta, if_match, JsonBytes};
 use crate::auth::Admin;
@@ -16,27 +16,21 @@ use crate::service::{check_key, ServiceError};
 use crate::state::AppState;
 use crate::store::FlagUsage;
 
-/// A flag as admins see it: the flag's fields plus `usage` (evaluation counts reported by SDKs).
-#[derive(Serialize)]
-pub(crate) struct AdminFlag<'a> {
-    #[serde(flatten)]
-    flag: &'a Flag,
-    usage: FlagUsage,
-}
-
-#[derive(Serialize)]
-struct FlagList<'a> {
-    environment: &'a str,
-    version: u64,
-    flags: Vec<AdminFlag<'a>>,
+/// A flag as answered: its fields, plus `usage` (evaluation counts reported by SDKs) in
+/// admin reads.
+fn stored(flag: &Flag, usage: Option<FlagUsage>) -> StoredFlag {
+    StoredFlag {
+        flag: flag.clone(),
+        usage: usage.map(|u| wire::FlagUsage {
+            yes: u.yes,
+            no: u.no,
+            last_evaluated: u.last_evaluated,
+        }),
+    }
 }
 
 fn flag_response(status: StatusCode, flag: &Flag, usage: Option<FlagUsage>) -> HttpResponse {
-    let body = match usage {
-        Some(usage) => serde_json::to_vec(&AdminFlag { flag, usage }),
-        None => serde_json::to_vec(flag),
-    };
-    match body {
+    match serde_json::to_vec(&stored(flag, usage)) {
         Ok(body) => HttpResponse::build(status)
             .content_type("application/json")
             .insert_header((header::ETAG, format!("\"{}\"", flag.version)))
@@ -61,7 +55,7 @@ fn parse_flag(bytes: &[u8], path_key: Option<&FlagKey>) -> Result<FlagSpec> {
     security(("bearer" = [])),
     params(("env" = String, Path, description = "Environment name")),
     responses(
-        (status = 200, description = "The flags, sorted by key, each with its usage", body = crate::openapi::FlagListDoc),
+        (status = 200, description = "The flags, sorted by key, each with its usage", body = FlagList),
         (status = 404, description = "No such environment", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -76,15 +70,15 @@ pub async fn list(
     let flags = view
         .flags()
         .into_iter()
-        .map(|flag| AdminFlag {
-            usage: usage.get(flag.key.as_str()).copied().unwrap_or_default(),
-            flag,
+        .map(|flag| {
+            let counts = usage.get(flag.key.as_str()).copied().unwrap_or_default();
+            stored(flag, Some(counts))
         })
         .collect();
     Ok(super::json_response(
         StatusCode::OK,
         &FlagList {
-            environment: env.as_str(),
+            environment: env.to_string(),
             version: view.version,
             flags,
         },
@@ -99,7 +93,7 @@ pub async fn list(
            ("X-Change-Reason" = Option<String>, Header, description = "Why, for the audit log")),
     request_body(content = crate::openapi::FlagInputDoc, content_type = "application/json"),
     responses(
-        (status = 201, description = "Created; `ETag` is its version", body = crate::openapi::FlagDoc),
+        (status = 201, description = "Created; `ETag` is its version", body = Flag),
         (status = 400, description = "Invalid flag", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The key exists", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Store unavailable; nothing written", body = super::problem::Problem, content_type = "application/problem+json"),
@@ -131,7 +125,7 @@ pub async fn create(
     security(("bearer" = [])),
     params(("env" = String, Path, description = "Environment name"), ("key" = String, Path, description = "Flag key")),
     responses(
-        (status = 200, description = "The flag; `ETag` is its version", body = crate::openapi::AdminFlagDoc),
+        (status = 200, description = "The flag; `ETag` is its version", body = StoredFlag),
         (status = 404, description = "No such environment or flag", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -165,8 +159,8 @@ pub async fn get(
            ("X-Change-Reason" = Option<String>, Header, description = "Why, for the audit log")),
     request_body(content = crate::openapi::FlagInputDoc, content_type = "application/json"),
     responses(
-        (status = 200, description = "Replaced", body = crate::openapi::FlagDoc),
-        (status = 201, description = "Created (no such flag and no If-Match)", body = crate::openapi::FlagDoc),
+        (status = 200, description = "Replaced", body = Flag),
+        (status = 201, description = "Created (no such flag and no If-Match)", body = Flag),
         (status = 400, description = "Invalid flag, or the body's key differs from the path's", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 412, description = "The flag changed since the If-Match version", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Store unavailable; nothing written", body = super::problem::Problem, content_type = "application/problem+json"),
@@ -201,7 +195,7 @@ pub async fn replace(
            ("X-Change-Reason" = Option<String>, Header, description = "Why, for the audit log")),
     request_body(content = crate::openapi::FlagPatchDoc, description = "A JSON merge patch of the flag's fields", content_type = "application/merge-patch+json"),
     responses(
-        (status = 200, description = "Patched", body = crate::openapi::FlagDoc),
+        (status = 200, description = "Patched", body = Flag),
         (status = 400, description = "Invalid patch or resulting flag", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such flag", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 412, description = "The flag changed since the If-Match version", body = super::problem::Problem, content_type = "application/problem+json"),

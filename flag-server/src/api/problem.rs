@@ -7,61 +7,40 @@ use actix_web::dev::ServiceResponse;
 use actix_web::http::{header, StatusCode};
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::error::ApiError;
 
 /// The content type of every error.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// One problem with one field of the input.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ProblemField {
-    /// Path of the field (`flags[2].rules[0].percentage`); empty for the whole document.
-    pub field: String,
-    /// What is wrong.
-    pub message: String,
+/// Every error answer (`application/problem+json`): the wire type.
+pub use flag_sdk::wire::Problem;
+
+/// A problem of a given status, slug and title.
+pub fn new_problem(
+    status: StatusCode,
+    slug: &str,
+    title: &str,
+    detail: impl Into<String>,
+) -> Problem {
+    Problem {
+        kind: format!("urn:flag-service:problem:{slug}"),
+        title: title.to_owned(),
+        status: status.as_u16(),
+        detail: detail.into(),
+        errors: Vec::new(),
+    }
 }
 
-/// An error answer (`application/problem+json`).
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Problem {
-    /// A URI naming the kind of problem.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// A short summary of the kind of problem.
-    pub title: String,
-    /// The HTTP status.
-    pub status: u16,
-    /// What went wrong this time, for a person.
-    pub detail: String,
-    /// The problems with individual fields (may be empty).
-    pub errors: Vec<ProblemField>,
-}
-
-impl Problem {
-    /// A problem of a given status, slug and title.
-    pub fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Problem {
-        Problem {
-            kind: format!("urn:flag-service:problem:{slug}"),
-            title: title.to_owned(),
-            status: status.as_u16(),
-            detail: detail.into(),
-            errors: Vec::new(),
-        }
+/// A problem as a response.
+pub fn problem_response(problem: &Problem) -> HttpResponse {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut res = HttpResponse::build(status);
+    res.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
+    if status == StatusCode::UNAUTHORIZED {
+        res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
     }
-
-    /// The problem as a response.
-    pub fn response(&self) -> HttpResponse {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut res = HttpResponse::build(status);
-        res.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
-        if status == StatusCode::UNAUTHORIZED {
-            res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
-        }
-        res.body(serde_json::to_vec(self).unwrap_or_default())
-    }
+    res.body(serde_json::to_vec(problem).unwrap_or_default())
 }
 
 impl ApiError {
@@ -111,19 +90,13 @@ impl ApiError {
         let (status, slug, title) = self.parts();
         let detail = match self {
             ApiError::Invalid(errors) => {
-                let mut p = Problem::new(
+                let mut p = new_problem(
                     status,
                     slug,
                     title,
                     format!("the input is not valid: {errors}"),
                 );
-                p.errors = errors
-                    .iter()
-                    .map(|e| ProblemField {
-                        field: e.field.clone(),
-                        message: e.message.clone(),
-                    })
-                    .collect();
+                p.errors = errors.0.clone();
                 return p;
             }
             ApiError::Unavailable(_) => {
@@ -132,7 +105,7 @@ impl ApiError {
             ApiError::Internal(_) => "an internal error occurred; it has been logged".to_owned(),
             other => other.to_string(),
         };
-        Problem::new(status, slug, title, detail)
+        new_problem(status, slug, title, detail)
     }
 }
 
@@ -147,27 +120,28 @@ impl ResponseError for ApiError {
             ApiError::Unavailable(m) => tracing::warn!(error = %m, "store unavailable"),
             _ => {}
         }
-        self.to_problem().response()
+        problem_response(&self.to_problem())
     }
 }
 
 /// Answers routes that do not exist.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
-    ApiError::NotFound(format!("no route for {} {}", req.method(), req.path()))
-        .to_problem()
-        .response()
+    problem_response(
+        &ApiError::NotFound(format!("no route for {} {}", req.method(), req.path())).to_problem(),
+    )
 }
 
 /// Answers a known path with a method it does not have: 405 with `Allow` naming the methods
 /// the path has (RFC 9110, section 15.5.6).
 pub fn method_not_allowed(req: &HttpRequest, allow: &'static str) -> HttpResponse {
-    let mut res = ApiError::MethodNotAllowed(format!(
-        "{} is not allowed on {}; allowed: {allow}",
-        req.method(),
-        req.path()
-    ))
-    .to_problem()
-    .response();
+    let mut res = problem_response(
+        &ApiError::MethodNotAllowed(format!(
+            "{} is not allowed on {}; allowed: {allow}",
+            req.method(),
+            req.path()
+        ))
+        .to_problem(),
+    );
     res.headers_mut()
         .insert(header::ALLOW, header::HeaderValue::from_static(allow));
     res
@@ -198,8 +172,8 @@ pub fn ensure_problem<B: MessageBody + 'static>(
         .to_ascii_lowercase()
         .replace(' ', "-");
     let title = status.canonical_reason().unwrap_or("Error");
-    let problem = Problem::new(status, &slug, title, detail);
+    let problem = new_problem(status, &slug, title, detail);
     let (req, _) = res.into_parts();
-    let res = ServiceResponse::new(req, problem.response().map_into_boxed_body());
+    let res = ServiceResponse::new(req, problem_response(&problem).map_into_boxed_body());
     Ok(ErrorHandlerResponse::Response(res.map_into_right_body()))
 }

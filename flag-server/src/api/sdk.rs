@@ -5,10 +5,8 @@ use std::collections::HashMap;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
+use flag_sdk::wire::{EvaluateRequest, MetricsReport};
 use flag_sdk::{Context, Evaluation, FlagKey, ReasonKind, ValidationErrors};
-use serde::Deserialize;
-use utoipa::ToSchema;
 
 use super::input::{if_none_match, Json};
 use crate::auth::SdkClient;
@@ -34,7 +32,7 @@ async fn view(state: &AppState, client: &SdkClient) -> Result<std::sync::Arc<Env
     security(("bearer" = [])),
     params(("If-None-Match" = Option<String>, Header, description = "The ETag of the snapshot held")),
     responses(
-        (status = 200, description = "`{environment, version, flags}`; the `ETag` (`\"<version>-<digest>\"`) changes with every version", body = crate::openapi::SnapshotDoc),
+        (status = 200, description = "`{environment, version, flags}`; the `ETag` (`\"<version>-<digest>\"`) changes with every version", body = flag_sdk::wire::SnapshotBody),
         (status = 304, description = "Not modified"),
         (status = 401, description = "No or unknown key", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an SDK key", body = super::problem::Problem, content_type = "application/problem+json"),
@@ -57,41 +55,50 @@ pub async fn flags(
         .body(view.body.clone()))
 }
 
-/// `{"context": {...}, "flags": ["a", "b"]}`; `flags` absent means every flag.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EvaluateRequest {
-    /// The attributes evaluated against.
-    #[serde(default)]
-    pub context: Context,
-    /// The keys to evaluate; all when absent.
-    #[serde(default)]
-    pub flags: Option<Vec<String>>,
-}
-
 /// Writes `{"environment","version","results":{key: evaluation}}` directly: this is the hot
 /// path of server-side evaluation, and keys, rule ids and reason kinds rarely need escaping.
-/// The output is the same JSON serde would write for [`flag_sdk::Evaluation`].
+/// The output is the JSON serde writes for [`flag_sdk::wire::EvaluateResponse`].
 fn write_results(out: &mut Vec<u8>, view: &EnvView, context: &Context, keys: Option<&[String]>) {
-    out.extend_from_slice(b"{\"environment\":");
-    write_str(out, view.environment.as_str());
-    out.extend_from_slice(b",\"version\":");
-    out.extend_from_slice(itoa::Buffer::new().format(view.version).as_bytes());
-    out.extend_from_slice(b",\"results\":{");
     let snap = &view.snapshot;
+    write_response(
+        out,
+        view.environment.as_str(),
+        view.version,
+        |out, entry| match keys {
+            Some(keys) => keys
+                .iter()
+                .for_each(|k| entry(out, k, &snap.evaluate(k, context))),
+            None => view
+                .keys
+                .iter()
+                .for_each(|k| entry(out, k, &snap.evaluate(k, context))),
+        },
+    );
+}
+
+/// The frame of an [`flag_sdk::wire::EvaluateResponse`]; `results` calls its `entry` with each key and
+/// evaluation in order.
+fn write_response(
+    out: &mut Vec<u8>,
+    environment: &str,
+    version: u64,
+    results: impl FnOnce(&mut Vec<u8>, &mut dyn FnMut(&mut Vec<u8>, &str, &Evaluation)),
+) {
+    out.extend_from_slice(b"{\"environment\":");
+    write_str(out, environment);
+    out.extend_from_slice(b",\"version\":");
+    out.extend_from_slice(itoa::Buffer::new().format(version).as_bytes());
+    out.extend_from_slice(b",\"results\":{");
     let mut first = true;
-    let mut entry = |out: &mut Vec<u8>, key: &str| {
+    let mut entry = |out: &mut Vec<u8>, key: &str, evaluation: &Evaluation| {
         if !std::mem::take(&mut first) {
             out.push(b',');
         }
         write_str(out, key);
         out.push(b':');
-        write_evaluation(out, &snap.evaluate(key, context));
+        write_evaluation(out, evaluation);
     };
-    match keys {
-        Some(keys) => keys.iter().for_each(|k| entry(out, k)),
-        None => view.keys.iter().for_each(|k| entry(out, k)),
-    }
+    results(out, &mut entry);
     out.extend_from_slice(b"}}");
 }
 
@@ -134,9 +141,9 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
 #[utoipa::path(
     post, path = "/api/v1/sdk/evaluate", tag = "sdk",
     security(("bearer" = [])),
-    request_body(content = crate::openapi::EvaluateRequestDoc, content_type = "application/json"),
+    request_body(content = EvaluateRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "`{results: {key: evaluation}}`; unknown keys are `not_found`", body = crate::openapi::EvaluateResponseDoc),
+        (status = 200, description = "`{results: {key: evaluation}}`; unknown keys are `not_found`", body = flag_sdk::wire::EvaluateResponse),
         (status = 400, description = "Bad context", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -162,54 +169,6 @@ pub async fn evaluate(
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(out))
-}
-
-/// Counts of one flag in a report.
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Counts {
-    /// Evaluations that answered true.
-    #[serde(default, deserialize_with = "count")]
-    #[schema(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
-    pub yes: u64,
-    /// Evaluations that answered false.
-    #[serde(default, deserialize_with = "count")]
-    #[schema(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
-    pub no: u64,
-}
-
-/// Largest count: the API's integers are 64-bit signed (`int64`).
-const MAX_COUNT: u64 = i64::MAX as u64;
-
-/// A count: a whole number from 0 to 2^63 - 1. JSON does not tell integers from other
-/// numbers, so `3.0` is 3, as JSON Schema's `integer` has it.
-fn count<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
-    let n = serde_json::Number::deserialize(d)?;
-    let whole = match (n.as_u64(), n.as_f64()) {
-        (Some(u), _) => Some(u),
-        (None, Some(f)) if f.fract() == 0.0 && (0.0..=MAX_COUNT as f64).contains(&f) => {
-            Some(f as u64)
-        }
-        _ => None,
-    };
-    whole.filter(|&u| u <= MAX_COUNT).ok_or_else(|| {
-        serde::de::Error::custom(format!(
-            "a count is a whole number from 0 to {MAX_COUNT}, got {n}"
-        ))
-    })
-}
-
-/// `{"period_start","period_end","flags":{"a":{"yes":n,"no":m}}}`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MetricsReport {
-    /// Start of the counting period.
-    pub period_start: DateTime<Utc>,
-    /// End of the counting period.
-    pub period_end: DateTime<Utc>,
-    /// Counts by flag key (at most 10000 keys); counts of keys that cannot name a flag are
-    /// left out.
-    pub flags: HashMap<String, Counts>,
 }
 
 /// Takes evaluation counts from an SDK; they show in the admin view of each flag. Counts
@@ -267,6 +226,7 @@ pub async fn metrics(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use flag_sdk::wire::EvaluateResponse;
     use flag_sdk::Reason;
 
     fn same_as_serde(e: Evaluation) {
@@ -300,6 +260,44 @@ mod tests {
                     });
                 }
             }
+        }
+    }
+
+    #[test]
+    fn responses_are_written_as_serde_writes_the_wire_type() {
+        let evaluation = |enabled, kind, rule: Option<&str>, bucket| Evaluation {
+            enabled,
+            reason: Reason {
+                kind,
+                rule: rule.map(Into::into),
+                bucket,
+            },
+        };
+        for results in [
+            vec![],
+            vec![("a", evaluation(true, ReasonKind::Default, None, Some(12)))],
+            vec![
+                ("a", evaluation(true, ReasonKind::Rule, Some("eu"), Some(0))),
+                ("b\"q", evaluation(false, ReasonKind::NotFound, None, None)),
+                ("c", evaluation(false, ReasonKind::Off, None, None)),
+            ],
+        ] {
+            let mut out = Vec::new();
+            write_response(&mut out, "prod\\uction", 42, |out, entry| {
+                for (key, e) in &results {
+                    entry(out, key, e);
+                }
+            });
+            let ours: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            let wire = EvaluateResponse {
+                environment: "prod\\uction".into(),
+                version: 42,
+                results: results
+                    .iter()
+                    .map(|(k, e)| (k.to_string(), e.clone()))
+                    .collect(),
+            };
+            assert_eq!(ours, serde_json::to_value(&wire).unwrap());
         }
     }
 

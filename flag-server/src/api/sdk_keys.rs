@@ -2,10 +2,8 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use chrono::{DateTime, Utc};
+use flag_sdk::wire::{IssuedSdkKey, NewSdkKey, SdkKeyInfo, SdkKeyList};
 use flag_sdk::EnvName;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::input::{expect_object, parse_json, OptionalJsonBytes};
 use crate::auth::Admin;
@@ -16,59 +14,15 @@ use crate::store::SdkKeyRecord;
 /// Longest key name, in characters.
 const MAX_NAME_LEN: usize = 128;
 
-/// The body of `POST .../sdk-keys` (optional).
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewSdkKey {
-    /// A label for people, e.g. `checkout-service`, 1 to 128 characters, not only spaces;
-    /// default `sdk-key`.
-    #[serde(default)]
-    #[schema(min_length = 1, max_length = 128, pattern = "\\S")]
-    pub name: Option<String>,
-}
-
-/// An SDK key as listed: never its secret.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SdkKeyInfo {
-    /// Public identifier, used to revoke.
-    pub id: String,
-    /// The environment the key reads.
-    pub environment: String,
-    /// The label.
-    pub name: String,
-    /// When it was issued.
-    pub created_at: DateTime<Utc>,
-    /// Who issued it.
-    pub created_by: String,
-}
-
-impl From<&SdkKeyRecord> for SdkKeyInfo {
-    fn from(k: &SdkKeyRecord) -> Self {
-        SdkKeyInfo {
-            id: k.id.clone(),
-            environment: k.environment.to_string(),
-            name: k.name.clone(),
-            created_at: k.created_at,
-            created_by: k.created_by.clone(),
-        }
+/// The wire form of a stored key: never its secret, nor its hash.
+fn key_info(k: &SdkKeyRecord) -> SdkKeyInfo {
+    SdkKeyInfo {
+        id: k.id.clone(),
+        environment: k.environment.to_string(),
+        name: k.name.clone(),
+        created_at: k.created_at,
+        created_by: k.created_by.clone(),
     }
-}
-
-/// A newly issued key, with its secret: shown this once only.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct IssuedSdkKey {
-    /// The key's details.
-    #[serde(flatten)]
-    pub info: SdkKeyInfo,
-    /// The secret to give the SDK (`Authorization: Bearer <key>`). Not retrievable later.
-    pub key: String,
-}
-
-/// `{"keys": [...]}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SdkKeyList {
-    /// The environment's keys, oldest first.
-    pub keys: Vec<SdkKeyInfo>,
 }
 
 /// Issues an SDK key for the environment.
@@ -109,7 +63,7 @@ pub async fn create(
     Ok(super::json_response(
         StatusCode::CREATED,
         &IssuedSdkKey {
-            info: SdkKeyInfo::from(&record),
+            info: key_info(&record),
             key: secret,
         },
     ))
@@ -136,7 +90,7 @@ pub async fn list(
         .sdk_keys(&env)
         .await?
         .iter()
-        .map(SdkKeyInfo::from)
+        .map(key_info)
         .collect();
     Ok(super::json_response(StatusCode::OK, &SdkKeyList { keys }))
 }

@@ -23,8 +23,8 @@ use std::time::Duration;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
+use flag_sdk::wire::DeleteData;
 use flag_sdk::EnvName;
-use serde::Serialize;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -183,22 +183,21 @@ fn snapshot_event(mut prefix: String, view: &EnvView) -> [Bytes; 3] {
     ]
 }
 
-#[derive(Serialize)]
-struct PutData<'a> {
+/// Writes a [`flag_sdk::wire::PutData`] from a borrowed flag (the wire type holds the flag
+/// as a JSON value), keeping the flag's field order; a test checks it is the wire type's JSON.
+#[derive(serde::Serialize)]
+struct PutEncoder<'a> {
     flag: &'a flag_sdk::Flag,
-}
-
-#[derive(Serialize)]
-struct DeleteData<'a> {
-    key: &'a str,
 }
 
 fn push_change(out: &mut String, change: &Change) {
     let (event, data) = match &change.event {
-        ChangeEvent::Put { flag } => ("put", serde_json::to_string(&PutData { flag })),
+        ChangeEvent::Put { flag } => ("put", serde_json::to_string(&PutEncoder { flag })),
         ChangeEvent::Delete { key } => (
             "delete",
-            serde_json::to_string(&DeleteData { key: key.as_str() }),
+            serde_json::to_string(&DeleteData {
+                key: key.to_string(),
+            }),
         ),
     };
     match data {
@@ -349,5 +348,22 @@ impl Connection {
             }
             Err(broadcast::error::RecvError::Closed) => Some(End::Shutdown),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_events_are_the_wire_type() {
+        let flag = flag_sdk::Flag::on("checkout").unwrap();
+        let ours = serde_json::to_value(PutEncoder { flag: &flag }).unwrap();
+        let wire = flag_sdk::wire::PutData {
+            flag: serde_json::to_value(&flag).unwrap(),
+        };
+        assert_eq!(ours, serde_json::to_value(&wire).unwrap());
+        let read: flag_sdk::wire::PutData = serde_json::from_value(ours).unwrap();
+        assert_eq!(read, wire);
     }
 }

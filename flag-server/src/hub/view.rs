@@ -31,8 +31,10 @@ pub struct EnvView {
     pub keys: Vec<Box<str>>,
 }
 
+/// Writes a [`flag_sdk::wire::SnapshotBody`] from borrowed flags (the wire type holds each
+/// flag as a JSON value), once per version; a test checks it is the wire type's JSON.
 #[derive(Serialize)]
-struct SnapshotBody<'a> {
+struct SnapshotEncoder<'a> {
     environment: &'a str,
     version: u64,
     flags: Vec<&'a Flag>,
@@ -42,7 +44,7 @@ impl EnvView {
     pub(super) fn new(environment: EnvName, version: u64, snapshot: Snapshot) -> EnvView {
         let flags = snapshot.flags();
         let keys = flags.iter().map(|f| f.key.as_str().into()).collect();
-        let body = serde_json::to_vec(&SnapshotBody {
+        let body = serde_json::to_vec(&SnapshotEncoder {
             environment: environment.as_str(),
             version,
             flags,
@@ -133,5 +135,33 @@ impl EnvSlot {
 
     pub(super) fn close(&self) {
         self.lock_publish().take();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_body_is_the_wire_snapshot() {
+        let flags = vec![Flag::on("a").unwrap(), Flag::off("b").unwrap()];
+        let env = EnvName::parse("production").unwrap();
+        let view = EnvView::new(
+            env.clone(),
+            7,
+            Snapshot::compile(env.as_str(), 7, flags.clone()),
+        );
+        let wire = flag_sdk::wire::SnapshotBody {
+            environment: "production".into(),
+            version: 7,
+            flags: flags
+                .iter()
+                .map(|f| serde_json::to_value(f).unwrap())
+                .collect(),
+        };
+        let ours: serde_json::Value = serde_json::from_slice(&view.body).unwrap();
+        assert_eq!(ours, serde_json::to_value(&wire).unwrap());
+        let read: flag_sdk::wire::SnapshotBody = serde_json::from_slice(&view.body).unwrap();
+        assert_eq!(read, wire);
     }
 }

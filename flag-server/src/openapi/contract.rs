@@ -2,7 +2,7 @@
 //! operation shares.
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::Modify;
+use utoipa::{Modify, PartialSchema};
 
 use crate::api;
 
@@ -35,7 +35,8 @@ impl Modify for BearerAuth {
 ///   on every `/api/v1` route (the store may be unreachable).
 pub(super) struct Contract;
 
-/// `^[a-z0-9][a-z0-9_-]{0,63}$`, as [`flag_sdk::EnvName::parse`] checks it.
+/// `^[a-z0-9][a-z0-9_-]{0,63}$`, as [`flag_sdk::EnvName::parse`] checks it (and as the
+/// schema of [`flag_sdk::EnvName`] declares it; a test checks they agree).
 pub const ENV_NAME_PATTERN: &str = "^[a-z0-9][a-z0-9_-]{0,63}$";
 /// `^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`, as [`flag_sdk::FlagKey::parse`] checks it.
 pub const FLAG_KEY_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$";
@@ -53,21 +54,6 @@ fn pattern_schema(
     ObjectBuilder::new()
         .schema_type(Type::String)
         .pattern(Some(pattern))
-        .examples([serde_json::Value::from(example)])
-        .into()
-}
-
-fn name_schema(
-    pattern: &str,
-    max: usize,
-    example: &str,
-) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-    use utoipa::openapi::schema::{ObjectBuilder, Type};
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .pattern(Some(pattern))
-        .min_length(Some(1))
-        .max_length(Some(max))
         .examples([serde_json::Value::from(example)])
         .into()
 }
@@ -114,20 +100,8 @@ impl Modify for Contract {
                         continue;
                     }
                     match param.name.as_str() {
-                        "env" => {
-                            param.schema = Some(name_schema(
-                                ENV_NAME_PATTERN,
-                                flag_sdk::MAX_ENV_LEN,
-                                "production",
-                            ))
-                        }
-                        "key" => {
-                            param.schema = Some(name_schema(
-                                FLAG_KEY_PATTERN,
-                                flag_sdk::MAX_KEY_LEN,
-                                "new_checkout",
-                            ))
-                        }
+                        "env" => param.schema = Some(flag_sdk::EnvName::schema()),
+                        "key" => param.schema = Some(flag_sdk::FlagKey::schema()),
                         _ => {}
                     }
                 }
@@ -165,5 +139,60 @@ impl Modify for Contract {
                 }
             }
         }
+    }
+}
+
+/// The schema of [`flag_sdk::wire::StoredFlag`]: a [`flag_sdk::Flag`] with `usage`. (The
+/// wire type flattens the flag, which `utoipa` cannot describe but as an object; this states
+/// the same JSON as the flag's schema and the usage's.)
+pub(super) struct StoredFlagSchema;
+
+impl Modify for StoredFlagSchema {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Type};
+        use utoipa::openapi::Ref;
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut usage_ref = Ref::from_schema_name("FlagUsage");
+        usage_ref.description =
+            "Evaluation counts from SDKs (`POST /sdk/metrics`); present in admin reads".into();
+        let usage = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property("usage", usage_ref);
+        components.schemas.insert(
+            "StoredFlag".to_owned(),
+            AllOfBuilder::new()
+                .description(Some(
+                    "A flag as the server answers it: the flag's fields, plus `usage` in admin reads",
+                ))
+                .item(Ref::from_schema_name("Flag"))
+                .item(usage)
+                .into(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::openapi::schema::Schema;
+    use utoipa::openapi::RefOr;
+    use utoipa::PartialSchema;
+
+    fn pattern<T: PartialSchema>() -> Option<String> {
+        match T::schema() {
+            RefOr::T(Schema::Object(o)) => o.pattern,
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_path_patterns_are_the_models() {
+        assert_eq!(
+            pattern::<flag_sdk::EnvName>().as_deref(),
+            Some(super::ENV_NAME_PATTERN)
+        );
+        assert_eq!(
+            pattern::<flag_sdk::FlagKey>().as_deref(),
+            Some(super::FLAG_KEY_PATTERN)
+        );
     }
 }

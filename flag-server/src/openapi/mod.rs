@@ -10,24 +10,24 @@
 //! (or `UPDATE_OPENAPI=1 cargo test -p flag-tests --test api openapi`). A test fails when the
 //! committed file differs from what the server generates.
 //!
-//! The flag model lives in `flag-sdk`, which does not depend on `utoipa`; the `*Doc` types
-//! in `flag_schemas` and `api_schemas` describe its JSON for the document and are not used at
-//! run time.
+//! This module describes routes only. The schemas are those of the types the server
+//! answers and reads: the messages of [`flag_sdk::wire`] and the model and evaluation types
+//! they hold, which derive `utoipa::ToSchema` behind flag-sdk's `openapi` feature. Only the
+//! request bodies of a flag (`FlagInput`, `FlagPatch`, `ApplyDocument`) are described here,
+//! with the bounds validation enforces (see `request_schemas`).
 
-mod api_schemas;
 mod contract;
-mod flag_schemas;
+mod request_schemas;
 
 use std::sync::OnceLock;
 
 use utoipa::OpenApi;
 
-pub use api_schemas::*;
 pub use contract::{CHANGE_REASON_PATTERN, ENV_NAME_PATTERN, FLAG_KEY_PATTERN, IF_MATCH_PATTERN};
-pub use flag_schemas::*;
+pub use request_schemas::*;
 
 use crate::api;
-use contract::{BearerAuth, Contract};
+use contract::{BearerAuth, Contract, StoredFlagSchema};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -46,8 +46,8 @@ use contract::{BearerAuth, Contract};
         api::sdk::flags, api::sdk::evaluate, api::sdk::metrics,
         api::ops::healthz, api::ops::readyz, api::ops::metrics, api::ops::openapi,
     ),
-    components(schemas(api::problem::Problem, api::problem::ProblemField)),
-    modifiers(&BearerAuth, &Contract),
+    components(schemas(flag_sdk::wire::Problem, flag_sdk::FieldError, flag_sdk::Flag, flag_sdk::wire::FlagUsage)),
+    modifiers(&BearerAuth, &Contract, &StoredFlagSchema),
     tags(
         (name = "environments", description = "Environments"),
         (name = "flags", description = "Flags of an environment"),

@@ -3,9 +3,8 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use flag_sdk::wire::{FieldChange, FlagUpdate, Plan};
 use flag_sdk::{EnvName, FlagSpec};
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::{Result, Service, ServiceError};
 use crate::hub::EnvView;
@@ -13,47 +12,6 @@ use crate::store::{ChangeMeta, StoreError, WriteOp};
 
 /// How often a real apply re-plans when a concurrent write got in between plan and write.
 const ATTEMPTS: usize = 5;
-
-/// One changed field of a flag.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct FieldChange {
-    /// The field's name.
-    pub field: String,
-    /// Its value now.
-    pub before: serde_json::Value,
-    /// Its value after the apply.
-    pub after: serde_json::Value,
-}
-
-/// A flag the apply changes, with its field diff.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct FlagUpdate {
-    /// The flag's key.
-    pub key: String,
-    /// The fields that change.
-    pub changes: Vec<FieldChange>,
-}
-
-/// The plan: what the apply does (or did).
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct Plan {
-    /// The environment.
-    pub environment: String,
-    /// True when nothing was changed because `dry_run` was asked for.
-    pub dry_run: bool,
-    /// The environment's version after the apply (before it, for a dry run).
-    pub version: u64,
-    /// Keys of flags created.
-    pub created: Vec<String>,
-    /// Flags changed, with their field diffs.
-    pub updated: Vec<FlagUpdate>,
-    /// Keys of flags deleted (only with `prune`).
-    pub deleted: Vec<String>,
-    /// Keys of flags already as in the document.
-    pub unchanged: Vec<String>,
-    /// Keys of flags in the environment but not in the document, kept because `prune` is off.
-    pub kept: Vec<String>,
-}
 
 impl Service {
     /// Plans the flag set `wanted` against the environment and, unless `dry_run`, carries the

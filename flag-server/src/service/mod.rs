@@ -8,7 +8,6 @@ mod apply;
 mod error;
 mod flags;
 
-pub use apply::{FieldChange, FlagUpdate, Plan};
 pub use error::{Result, ServiceError};
 pub use flags::check_key;
 

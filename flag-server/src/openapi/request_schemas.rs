@@ -1,46 +1,25 @@
-//! Schemas of the flag model (`flag-sdk` does not depend on `utoipa`): a flag, its rules and
-//! conditions, as stored, as sent, and as a merge patch.
+//! Schemas of what clients send: a flag with its rules and conditions, a merge patch of it,
+//! and the apply document. These describe `FlagInput` and a JSON merge patch with the bounds
+//! validation enforces (`flag_sdk::model::limits`), which the input types do not carry; a
+//! test checks that their fields are the model's. Everything the server answers is described
+//! by the wire and model types themselves.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
-
-/// A condition operator.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-#[allow(missing_docs)]
-pub enum OperatorDoc {
-    In,
-    NotIn,
-    StartsWith,
-    EndsWith,
-    Contains,
-    Matches,
-    Lt,
-    Lte,
-    Gt,
-    Gte,
-    SemverEq,
-    SemverLt,
-    SemverLte,
-    SemverGt,
-    SemverGte,
-    Before,
-    After,
-}
 
 /// A test of one context attribute. The values must parse for the operator: numbers for
 /// `lt`..`gte`, semantic versions for `semver_*`, RFC 3339 instants for `before`/`after`, a
 /// regular expression (Rust `regex` syntax) for `matches`.
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(as = Condition)]
+#[schema(as = ConditionInput)]
 pub struct ConditionDoc {
     /// The context attribute.
     #[schema(example = "country", min_length = 1, max_length = 1024)]
     pub attribute: String,
     /// The operator.
-    pub operator: OperatorDoc,
+    pub operator: flag_sdk::Operator,
     /// Matches when the attribute matches any value (`not_in`: none). 1 to 1000 values,
     /// strings of at most 1024 bytes or numbers.
     #[schema(schema_with = condition_values)]
@@ -96,7 +75,7 @@ fn patch_tags() -> utoipa::openapi::schema::Array {
 /// A targeting rule; the first rule whose conditions all match decides.
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(as = Rule)]
+#[schema(as = RuleInput)]
 pub struct ConditionsRuleDoc {
     /// Unique within the flag; shown in evaluation reasons. Same grammar as a flag key.
     #[schema(
@@ -111,44 +90,6 @@ pub struct ConditionsRuleDoc {
     /// Rollout among matching contexts: 0 to 100, at most two decimals. Default 100.
     #[schema(example = 25, required = false, minimum = 0, maximum = 100)]
     pub percentage: f64,
-}
-
-/// A feature flag as stored and served.
-#[derive(Serialize, ToSchema)]
-#[schema(as = Flag)]
-pub struct FlagDoc {
-    /// `^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`
-    #[schema(
-        example = "new_checkout",
-        pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
-    )]
-    pub key: String,
-    /// Free text.
-    pub description: String,
-    /// The kill switch: false turns the flag off for everyone.
-    pub enabled: bool,
-    /// Tried in order.
-    pub rules: Vec<ConditionsRuleDoc>,
-    /// Rollout when no rule matches: 0 to 100, at most two decimals.
-    #[schema(example = 5)]
-    pub percentage: f64,
-    /// The context attribute hashed into a bucket.
-    #[schema(example = "user_id")]
-    pub stickiness: String,
-    /// Mixed into the hash; defaults to the key.
-    pub salt: String,
-    /// Labels.
-    pub tags: Vec<String>,
-    /// Owner.
-    pub owner: Option<String>,
-    /// When the flag is meant to be removed.
-    pub expires_at: Option<DateTime<Utc>>,
-    /// Set by the server: the environment version of the flag's last change.
-    pub version: u64,
-    /// Set by the server.
-    pub updated_at: Option<DateTime<Utc>>,
-    /// Set by the server: the token name of the last writer.
-    pub updated_by: Option<String>,
 }
 
 /// A flag as sent by a client. Unknown fields are rejected; `version`, `updated_at` and
@@ -238,34 +179,52 @@ pub struct FlagPatchDoc {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// Evaluation counts reported by SDKs, summed.
+/// The document of `apply`, as `flag-cli export` writes it: the request-side schema of
+/// [`flag_sdk::wire::ApplyRequest`], whose flags are [`FlagInputDoc`]s.
 #[derive(Serialize, ToSchema)]
-#[schema(as = FlagUsage)]
-pub struct UsageDoc {
-    /// Evaluations that answered true.
-    pub yes: u64,
-    /// Evaluations that answered false.
-    pub no: u64,
-    /// End of the latest reporting period that included the flag.
-    pub last_evaluated: Option<DateTime<Utc>>,
+#[serde(deny_unknown_fields)]
+#[schema(as = ApplyDocument)]
+pub struct ApplyDocumentDoc {
+    flags: Vec<FlagInputDoc>,
 }
 
-/// A flag as admins read it: the flag's fields plus `usage`.
-#[derive(Serialize, ToSchema)]
-#[schema(as = AdminFlag)]
-pub struct AdminFlagDoc {
-    #[serde(flatten)]
-    flag: FlagDoc,
-    /// Evaluation counts from SDKs (`POST /sdk/metrics`).
-    usage: UsageDoc,
-}
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
 
-/// The flags of an environment.
-#[derive(Serialize, ToSchema)]
-#[schema(as = FlagList)]
-pub struct FlagListDoc {
-    environment: String,
-    /// The environment's current version.
-    version: u64,
-    flags: Vec<AdminFlagDoc>,
+    use utoipa::openapi::schema::Schema;
+    use utoipa::openapi::RefOr;
+    use utoipa::PartialSchema;
+
+    use super::*;
+
+    fn fields<T: PartialSchema>() -> BTreeSet<String> {
+        match T::schema() {
+            RefOr::T(Schema::Object(o)) => o.properties.keys().cloned().collect(),
+            _ => panic!("not an object schema"),
+        }
+    }
+
+    /// The request schemas name exactly the model's fields: nothing here can drift from it.
+    #[test]
+    fn request_schemas_have_the_models_fields() {
+        let flag = fields::<flag_sdk::Flag>();
+        assert_eq!(fields::<FlagInputDoc>(), flag);
+        let set_by_server = ["version", "updated_at", "updated_by"].map(String::from);
+        let patch: BTreeSet<String> = flag
+            .iter()
+            .filter(|f| !set_by_server.contains(f))
+            .cloned()
+            .collect();
+        assert_eq!(fields::<FlagPatchDoc>(), patch);
+        assert_eq!(fields::<ConditionsRuleDoc>(), fields::<flag_sdk::Rule>());
+        assert_eq!(fields::<ConditionDoc>(), fields::<flag_sdk::Condition>());
+        // What a client may send is what `FlagInput` reads.
+        let input = serde_json::to_value(
+            flag_sdk::FlagInput::from_value(serde_json::json!({"key": "a"})).unwrap(),
+        )
+        .unwrap();
+        let read: BTreeSet<String> = input.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(read, patch);
+    }
 }
