@@ -199,8 +199,18 @@ mod tests {
     use super::*;
 
     fn fields<T: PartialSchema>() -> BTreeSet<String> {
-        match T::schema() {
+        fields_of(T::schema())
+    }
+
+    /// The property names of an object schema, or of every part of an `allOf` (a reference
+    /// stands for the flag's spec, which `Flag` flattens).
+    fn fields_of(schema: RefOr<Schema>) -> BTreeSet<String> {
+        match schema {
             RefOr::T(Schema::Object(o)) => o.properties.keys().cloned().collect(),
+            RefOr::T(Schema::AllOf(all)) => all.items.into_iter().flat_map(fields_of).collect(),
+            RefOr::Ref(r) if r.ref_location.ends_with("/FlagSpec") => {
+                fields::<flag_sdk::FlagSpec>()
+            }
             _ => panic!("not an object schema"),
         }
     }
