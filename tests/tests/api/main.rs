@@ -9,6 +9,7 @@ mod cluster;
 mod concurrency;
 mod crud;
 mod hub;
+mod input_edges;
 mod ops;
 mod outage;
 mod persistence;
