@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use flag_tests::app::ADMIN_TOKEN;
 
-use crate::support::{sdk_key_accepted, wait_until, Admin, EXCLUSIVE, SERVER_BIN};
+use crate::support::{two_instances, wait_until, Admin, TwoInstances, EXCLUSIVE, SERVER_BIN};
 
 /// The recovery deadline after the server's return (a functional requirement).
 const RECOVERY: Duration = Duration::from_secs(5);
@@ -28,18 +28,13 @@ fn caught_up(client: &FlagClient, version: u64) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_second_outage_change_via_other_instance() {
     let _exclusive = EXCLUSIVE.lock().await;
-    let redis = RedisServer::start();
-    let store = ProcessStore::redis(redis.url(), "flags");
-    let a = ServerProcess::start(SERVER_BIN, store.clone()).await;
-    let mut b = ServerProcess::start(SERVER_BIN, store).await;
-    let admin = Admin::new(&a.url(), ADMIN_TOKEN);
-    admin.create("new_checkout", false).await;
-    let (_, key) = admin.sdk_key().await;
-    // B learns of keys issued through A within its refresh period.
-    wait_until("B accepts the new key", RECOVERY, || {
-        sdk_key_accepted(&b, &key)
-    })
-    .await;
+    let TwoInstances {
+        redis: _redis,
+        a: _a,
+        mut b,
+        admin,
+        key,
+    } = two_instances(RECOVERY).await;
     let flags = client(b.url(), &key).build().await.unwrap();
     assert_eq!(flags.status(), ClientStatus::Live);
     assert!(!flags.is_enabled("new_checkout"));

@@ -7,14 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use flag_sdk::{ClientStatus, FlagClient};
-use flag_tests::process::{ProcessStore, ServerProcess};
-use flag_tests::redis::RedisServer;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use flag_tests::app::ADMIN_TOKEN;
-
-use crate::support::{percentile, sdk_key_accepted, wait_until, Admin, EXCLUSIVE, SERVER_BIN};
+use crate::support::{percentile, two_instances, wait_until, TwoInstances, EXCLUSIVE};
 
 const CLIENTS: usize = 1_000;
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -32,18 +28,13 @@ struct Seen {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconnect_storm() {
     let _exclusive = EXCLUSIVE.lock().await;
-    let redis = RedisServer::start();
-    let store = ProcessStore::redis(redis.url(), "flags");
-    let a = ServerProcess::start(SERVER_BIN, store.clone()).await;
-    let mut b = ServerProcess::start(SERVER_BIN, store).await;
-    let admin = Admin::new(&a.url(), ADMIN_TOKEN);
-    admin.create("new_checkout", false).await;
-    let (_, key) = admin.sdk_key().await;
-    // B learns of keys issued through A within its refresh period.
-    wait_until("B accepts the new key", DEADLINE, || {
-        sdk_key_accepted(&b, &key)
-    })
-    .await;
+    let TwoInstances {
+        redis: _redis,
+        a: _a,
+        mut b,
+        admin,
+        key,
+    } = two_instances(DEADLINE).await;
 
     // 1,000 clients of B, with default reconnection settings, started 100 at a time.
     let mut clients = Vec::with_capacity(CLIENTS);

@@ -42,3 +42,40 @@ pub async fn instance(
     })
     .await
 }
+
+/// Two server processes, A and B, on one Redis, a flag `new_checkout` (off) created through A,
+/// and an SDK key issued through A that B accepts (it looks unknown keys up in the store).
+pub struct TwoInstances {
+    /// Kept alive for the servers.
+    pub redis: flag_tests::redis::RedisServer,
+    /// Where changes are written.
+    pub a: ServerProcess,
+    /// What the SDK clients follow.
+    pub b: ServerProcess,
+    /// Admin calls through A.
+    pub admin: flag_tests::admin::Admin,
+    /// The SDK key's secret.
+    pub key: String,
+}
+
+/// Starts [`TwoInstances`]; waits at most `within` for B to accept the key.
+pub async fn two_instances(within: Duration) -> TwoInstances {
+    let redis = flag_tests::redis::RedisServer::start();
+    let store = flag_tests::process::ProcessStore::redis(redis.url(), "flags");
+    let a = ServerProcess::start(SERVER_BIN, store.clone()).await;
+    let b = ServerProcess::start(SERVER_BIN, store).await;
+    let admin = flag_tests::admin::Admin::new(&a.url(), flag_tests::app::ADMIN_TOKEN);
+    admin.create("new_checkout", false).await;
+    let (_, key) = admin.sdk_key().await;
+    wait_until("B accepts the new key", within, || {
+        sdk_key_accepted(&b, &key)
+    })
+    .await;
+    TwoInstances {
+        redis,
+        a,
+        b,
+        admin,
+        key,
+    }
+}
