@@ -37,8 +37,10 @@ pub use bucket::{bucket, hash, BUCKETS};
 pub use client::{ClientStatus, FlagClient, FlagClientBuilder};
 pub use context::{Context, Value};
 pub use error::{Error, FieldError, ValidationErrors};
-pub use eval::{CompiledFlag, Evaluation, Reason, ReasonKind, Snapshot};
+pub use eval::{CompiledFlag, Evaluation, Reason, ReasonKind, Snapshot, StringValue};
 pub use model::{
-    limits, Condition, ConditionInput, EnvName, Flag, FlagInput, FlagKey, FlagSpec, NameError,
-    NameProblem, Operator, Percentage, PercentageError, Rule, RuleInput, MAX_ENV_LEN, MAX_KEY_LEN,
+    check_references, limits, Condition, ConditionInput, EnvName, Flag, FlagInput, FlagKey,
+    FlagSpec, FlagType, NameError, NameProblem, Operator, Percentage, PercentageError,
+    Prerequisite, PrerequisiteInput, Rule, RuleInput, Segment, SegmentInput, Serve, ServeInput,
+    Variant, Weighted, MAX_ENV_LEN, MAX_KEY_LEN, OFF, ON,
 };

@@ -7,11 +7,16 @@ use crate::context::{Context, Value};
 use crate::model::values::{Cmp, Strings, Values};
 use crate::model::Condition;
 
+use super::Lookup;
+
 /// A condition ready to be evaluated.
 #[derive(Debug)]
 pub(crate) struct Matcher {
     attribute: Box<str>,
     test: Values,
+    negate: bool,
+    /// The values were lowercased by validation; the attribute is lowercased to compare.
+    case_insensitive: bool,
 }
 
 impl Matcher {
@@ -20,15 +25,55 @@ impl Matcher {
         Matcher {
             attribute: c.attribute().into(),
             test: c.parsed().clone(),
+            negate: c.negate(),
+            case_insensitive: c.case_insensitive(),
         }
     }
 
-    /// Whether the context satisfies the condition. A missing attribute never matches.
+    /// Whether the context satisfies the condition: the test, inverted when negated.
     #[inline]
-    pub(crate) fn matches(&self, ctx: &Context) -> bool {
-        let Some(value) = ctx.get(&self.attribute) else {
+    pub(crate) fn matches(&self, ctx: &Context, lookup: &Lookup<'_>) -> bool {
+        self.test(ctx, lookup) != self.negate
+    }
+
+    /// The test itself. A missing attribute never matches, but for segments, whose
+    /// conditions may still admit the context.
+    #[inline]
+    fn test(&self, ctx: &Context, lookup: &Lookup<'_>) -> bool {
+        let value = ctx.get(&self.attribute);
+        if let Values::Segments(inside, keys) = &self.test {
+            let member = keys.iter().any(|k| {
+                lookup
+                    .segments
+                    .get(&**k)
+                    .is_some_and(|s| s.contains(value, ctx))
+            });
+            return member == *inside;
+        }
+        let Some(value) = value else {
             return false;
         };
+        if self.case_insensitive {
+            return self.test_folded(value);
+        }
+        self.test_value(value)
+    }
+
+    /// Compares the lowercased text of the attribute (this allocates, only for conditions
+    /// marked `case_insensitive`).
+    #[cold]
+    fn test_folded(&self, value: &Value) -> bool {
+        match value {
+            Value::String(s) => self.test_value(&Value::String(s.to_lowercase())),
+            Value::List(items) => self.test_value(&Value::List(
+                items.iter().map(|s| s.to_lowercase()).collect(),
+            )),
+            other => self.test_value(other),
+        }
+    }
+
+    #[inline]
+    fn test_value(&self, value: &Value) -> bool {
         match (&self.test, value) {
             (Values::NotIn { strings, numbers }, v) => !in_set(strings, numbers, v),
             (Values::In { strings, numbers }, v) => in_set(strings, numbers, v),
@@ -80,5 +125,6 @@ fn matches_str(test: &Values, s: &str) -> bool {
             .is_ok_and(|t| vals.iter().any(|x| cmp.holds(t.with_timezone(&Utc).cmp(x)))),
         Values::In { strings, .. } => strings.contains(s),
         Values::NotIn { strings, .. } => !strings.contains(s),
+        Values::Segments(..) => false,
     }
 }

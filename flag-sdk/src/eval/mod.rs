@@ -1,224 +1,39 @@
-//! The evaluator: a [`Snapshot`] of flags compiled once per update and evaluated many times,
-//! without allocating or locking.
+//! The evaluator: a [`Snapshot`] of flags and segments compiled once per update and
+//! evaluated many times, without allocating or locking.
 
+mod flag;
 mod matcher;
+mod reason;
+mod segment;
+mod stickiness;
 
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
-use serde::{Deserialize, Serialize};
 
-use crate::bucket::bucket_with_prefix;
-use crate::context::{Context, Value};
-use crate::model::Flag;
+use crate::context::Context;
+use crate::model::{Flag, FlagType, Segment};
 
-use matcher::Matcher;
+pub use flag::CompiledFlag;
+pub use reason::{Evaluation, Reason, ReasonKind, StringValue};
+use segment::CompiledSegment;
 
-/// Why an evaluation came out as it did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum ReasonKind {
-    /// The flag is disabled: the kill switch.
-    Off,
-    /// A rule matched and its percentage decided.
-    Rule,
-    /// No rule matched; the flag's percentage decided.
-    Default,
-    /// There is no flag of that key.
-    NotFound,
+type Flags = FxHashMap<Box<str>, Arc<CompiledFlag>>;
+type Segments = FxHashMap<Box<str>, Arc<CompiledSegment>>;
+
+/// What an evaluation may look up besides the flag itself: other flags (prerequisites) and
+/// the segments.
+pub(crate) struct Lookup<'a> {
+    flags: &'a Flags,
+    segments: &'a Segments,
 }
 
-/// The reason of an [`Evaluation`]: `{"kind": "rule", "rule": "eu-canary", "bucket": 1234}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Reason {
-    /// What decided.
-    pub kind: ReasonKind,
-    /// The id of the matching rule, for [`ReasonKind::Rule`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
-    pub rule: Option<Arc<str>>,
-    /// The bucket (`0..=9999`), present whenever the stickiness value was hashed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(maximum = 9999))]
-    pub bucket: Option<u16>,
-}
-
-/// The result of evaluating a flag for a context.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Evaluation {
-    /// Whether the flag is on for the context.
-    pub enabled: bool,
-    /// Why.
-    pub reason: Reason,
-}
-
-impl Evaluation {
-    fn new(enabled: bool, kind: ReasonKind, rule: Option<Arc<str>>, bucket: Option<u16>) -> Self {
-        Evaluation {
-            enabled,
-            reason: Reason { kind, rule, bucket },
-        }
-    }
-
-    /// The answer for a key that is not in the snapshot: off.
-    pub fn not_found() -> Evaluation {
-        Evaluation::new(false, ReasonKind::NotFound, None, None)
-    }
-}
-
-#[derive(Debug)]
-struct CompiledRule {
-    id: Arc<str>,
-    matchers: Box<[Matcher]>,
-    basis_points: u16,
-}
-
-/// A flag prepared for evaluation.
-#[derive(Debug)]
-pub struct CompiledFlag {
-    flag: Flag,
-    enabled: bool,
-    basis_points: u16,
-    stickiness: Box<str>,
-    /// `salt + ":"`, the fixed start of every hashed input.
-    hash_prefix: Box<[u8]>,
-    rules: Box<[CompiledRule]>,
-}
-
-impl CompiledFlag {
-    /// Compiles a flag. A [`Flag`] is always valid and its conditions hold their values
-    /// already parsed, so this cannot fail.
-    pub fn compile(flag: Flag) -> CompiledFlag {
-        let rules = flag
-            .rules
-            .iter()
-            .map(|r| CompiledRule {
-                id: r.id.as_str().into(),
-                matchers: r.conditions.iter().map(Matcher::compile).collect(),
-                basis_points: r.percentage.basis_points(),
-            })
-            .collect();
-        let mut hash_prefix = Vec::with_capacity(flag.salt.len() + 1);
-        hash_prefix.extend_from_slice(flag.salt.as_bytes());
-        hash_prefix.push(b':');
-        CompiledFlag {
-            enabled: flag.enabled,
-            basis_points: flag.percentage.basis_points(),
-            stickiness: flag.stickiness.as_str().into(),
-            hash_prefix: hash_prefix.into_boxed_slice(),
-            rules,
-            flag,
-        }
-    }
-
-    /// The flag this was compiled from.
-    pub fn flag(&self) -> &Flag {
-        &self.flag
-    }
-
-    /// Evaluates the flag for a context.
-    #[inline]
-    pub fn evaluate(&self, ctx: &Context) -> Evaluation {
-        if !self.enabled {
-            return Evaluation::new(false, ReasonKind::Off, None, None);
-        }
-        for rule in self.rules.iter() {
-            if rule.matchers.iter().all(|m| m.matches(ctx)) {
-                let (enabled, bucket) = self.rollout(rule.basis_points, ctx);
-                return Evaluation::new(enabled, ReasonKind::Rule, Some(rule.id.clone()), bucket);
-            }
-        }
-        let (enabled, bucket) = self.rollout(self.basis_points, ctx);
-        Evaluation::new(enabled, ReasonKind::Default, None, bucket)
-    }
-
-    /// Whether the flag is on for a context; the same decision as [`evaluate`](Self::evaluate)
-    /// without building a reason.
-    #[inline]
-    pub fn is_enabled(&self, ctx: &Context) -> bool {
-        if !self.enabled {
-            return false;
-        }
-        let bp = self
-            .rules
-            .iter()
-            .find(|r| r.matchers.iter().all(|m| m.matches(ctx)))
-            .map_or(self.basis_points, |r| r.basis_points);
-        self.rollout(bp, ctx).0
-    }
-
-    /// `(in rollout, bucket if hashed)`. 0 and 100 percent are decided without hashing.
-    #[inline]
-    fn rollout(&self, basis_points: u16, ctx: &Context) -> (bool, Option<u16>) {
-        if basis_points >= 10_000 {
-            return (true, None);
-        }
-        if basis_points == 0 {
-            return (false, None);
-        }
-        match ctx
-            .get(&self.stickiness)
-            .and_then(|v| stickiness_bucket(&self.hash_prefix, v))
-        {
-            Some(bucket) => (bucket < basis_points, Some(bucket)),
-            None => (false, None),
-        }
-    }
-}
-
-/// The bucket of a stickiness value; lists cannot be hashed and count as missing.
-#[inline]
-fn stickiness_bucket(prefix: &[u8], v: &Value) -> Option<u16> {
-    match v {
-        Value::String(s) => Some(bucket_with_prefix(prefix, s.as_bytes())),
-        Value::Bool(b) => Some(bucket_with_prefix(
-            prefix,
-            if *b { b"true" } else { b"false" },
-        )),
-        Value::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
-            let mut buf = itoa::Buffer::new();
-            Some(bucket_with_prefix(prefix, buf.format(*n as i64).as_bytes()))
-        }
-        Value::Number(n) => {
-            // A fractional number is hashed in Rust's shortest round-trip form, on the stack.
-            let mut buf = StackWriter::default();
-            std::fmt::Write::write_fmt(&mut buf, format_args!("{n}")).ok()?;
-            Some(bucket_with_prefix(prefix, buf.as_bytes()))
-        }
-        Value::List(_) => None,
-    }
-}
-
-struct StackWriter {
-    buf: [u8; 64],
-    len: usize,
-}
-
-impl Default for StackWriter {
-    fn default() -> Self {
-        StackWriter {
-            buf: [0; 64],
-            len: 0,
-        }
-    }
-}
-
-impl StackWriter {
-    fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-}
-
-impl std::fmt::Write for StackWriter {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let end = self.len + s.len();
-        let dst = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
-        dst.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
+impl Lookup<'_> {
+    /// Nothing to look up: no prerequisite is found, no segment has members.
+    pub(crate) fn empty() -> Lookup<'static> {
+        static EMPTY: std::sync::OnceLock<(Flags, Segments)> = std::sync::OnceLock::new();
+        let (flags, segments) = EMPTY.get_or_init(Default::default);
+        Lookup { flags, segments }
     }
 }
 
@@ -243,7 +58,8 @@ impl std::fmt::Write for StackWriter {
 pub struct Snapshot {
     environment: Arc<str>,
     version: u64,
-    flags: FxHashMap<Box<str>, Arc<CompiledFlag>>,
+    flags: Flags,
+    segments: Segments,
 }
 
 impl Snapshot {
@@ -277,6 +93,54 @@ impl Snapshot {
         next.version = version;
         next.insert(flag);
         next
+    }
+
+    /// Compiles a set of flags and the environment's segments.
+    pub fn compile_with_segments(
+        environment: &str,
+        version: u64,
+        flags: impl IntoIterator<Item = Flag>,
+        segments: impl IntoIterator<Item = Segment>,
+    ) -> Snapshot {
+        let mut snap = Snapshot::compile(environment, version, flags);
+        for segment in segments {
+            snap.insert_segment(segment);
+        }
+        snap
+    }
+
+    fn insert_segment(&mut self, segment: Segment) {
+        let key: Box<str> = segment.key.as_str().into();
+        self.segments
+            .insert(key, Arc::new(CompiledSegment::compile(segment)));
+    }
+
+    /// A new snapshot with one segment added or replaced, at `version`.
+    pub fn with_segment_put(&self, segment: Segment, version: u64) -> Snapshot {
+        let mut next = self.clone();
+        next.version = version;
+        next.insert_segment(segment);
+        next
+    }
+
+    /// A new snapshot without one segment, at `version`.
+    pub fn with_segment_delete(&self, key: &str, version: u64) -> Snapshot {
+        let mut next = self.clone();
+        next.version = version;
+        next.segments.remove(key);
+        next
+    }
+
+    /// One segment.
+    pub fn segment(&self, key: &str) -> Option<&Segment> {
+        self.segments.get(key).map(|s| &s.segment)
+    }
+
+    /// The segments, sorted by key.
+    pub fn segments(&self) -> Vec<&Segment> {
+        let mut v: Vec<&Segment> = self.segments.values().map(|s| &s.segment).collect();
+        v.sort_by(|a, b| a.key.cmp(&b.key));
+        v
     }
 
     /// A new snapshot without one flag, at `version`.
@@ -320,23 +184,107 @@ impl Snapshot {
 
     /// The flags, sorted by key.
     pub fn flags(&self) -> Vec<&Flag> {
-        let mut v: Vec<&Flag> = self.flags.values().map(|f| &f.flag).collect();
+        let mut v: Vec<&Flag> = self.flags.values().map(|f| f.flag()).collect();
         v.sort_by(|a, b| a.key.cmp(&b.key));
         v
     }
 
-    /// Evaluates a flag with its reason. An unknown key is off with reason `not_found`.
+    fn lookup(&self) -> Lookup<'_> {
+        Lookup {
+            flags: &self.flags,
+            segments: &self.segments,
+        }
+    }
+
+    /// Evaluates a flag with its reason, variant and value. An unknown key is off with reason
+    /// `not_found`.
     #[inline]
     pub fn evaluate(&self, key: &str, ctx: &Context) -> Evaluation {
         match self.flags.get(key) {
-            Some(f) => f.evaluate(ctx),
+            Some(f) => f.evaluation(f.decide(ctx, &self.lookup(), 0)),
             None => Evaluation::not_found(),
         }
     }
 
-    /// Whether a flag is on for a context; unknown keys are off.
+    /// Evaluates a flag that the caller expects to be of type `expected`: a flag of another
+    /// type answers `enabled: false` with reason `error` (the caller uses its default).
+    pub fn evaluate_as(&self, key: &str, ctx: &Context, expected: FlagType) -> Evaluation {
+        match self.flags.get(key) {
+            Some(f) if f.flag_type() != expected => {
+                Evaluation::new(false, ReasonKind::Error, None, None)
+            }
+            Some(f) => f.evaluation(f.decide(ctx, &self.lookup(), 0)),
+            None => Evaluation::not_found(),
+        }
+    }
+
+    /// Whether a flag is on for a context; unknown keys are off. For a flag that is not
+    /// boolean: whether it is enabled.
     #[inline]
     pub fn is_enabled(&self, key: &str, ctx: &Context) -> bool {
-        self.flags.get(key).is_some_and(|f| f.is_enabled(ctx))
+        self.flags
+            .get(key)
+            .is_some_and(|f| f.enabled_of(&f.decide(ctx, &self.lookup(), 0)))
+    }
+
+    /// The key of the variant a flag serves a context (`on` / `off` for a boolean flag);
+    /// `None` for an unknown key or when the flag serves nothing. Shares the key: no
+    /// allocation.
+    ///
+    /// ```
+    /// use flag_sdk::{Context, Flag, Snapshot};
+    /// let snap = Snapshot::compile("production", 1, [Flag::on("dark_mode").unwrap()]);
+    /// assert_eq!(snap.variant("dark_mode", &Context::new()).as_deref(), Some("on"));
+    /// ```
+    #[inline]
+    pub fn variant(&self, key: &str, ctx: &Context) -> Option<Arc<str>> {
+        let f = self.flags.get(key)?;
+        f.variant_of(&f.decide(ctx, &self.lookup(), 0))
+            .map(|v| v.key.clone())
+    }
+
+    /// The value of a string flag for a context, or `default` (unknown key, another type,
+    /// nothing served). Does not allocate.
+    #[inline]
+    pub fn string_value<'d>(&self, key: &str, ctx: &Context, default: &'d str) -> StringValue<'d> {
+        self.flags
+            .get(key)
+            .filter(|f| f.flag_type() == FlagType::String)
+            .and_then(|f| f.variant_of(&f.decide(ctx, &self.lookup(), 0)))
+            .and_then(|v| v.text.clone())
+            .map_or(StringValue::Default(default), StringValue::Served)
+    }
+
+    /// The value of a number flag for a context, or `default`.
+    ///
+    /// ```
+    /// use flag_sdk::{Context, Flag, Snapshot};
+    /// let flag = Flag::from_json(br#"{"key": "max_items", "type": "number", "enabled": true,
+    ///     "variants": [{"key": "small", "value": 10}, {"key": "large", "value": 50}],
+    ///     "default_serve": {"variant": "large"}}"#).unwrap();
+    /// let snap = Snapshot::compile("production", 1, [flag]);
+    /// assert_eq!(snap.number_value("max_items", &Context::new(), 20.0), 50.0);
+    /// ```
+    #[inline]
+    pub fn number_value(&self, key: &str, ctx: &Context, default: f64) -> f64 {
+        self.flags
+            .get(key)
+            .filter(|f| f.flag_type() == FlagType::Number)
+            .and_then(|f| f.variant_of(&f.decide(ctx, &self.lookup(), 0)))
+            .and_then(|v| v.value.as_f64())
+            .unwrap_or(default)
+    }
+
+    /// The value of any flag as JSON (a boolean flag's is `true` or `false`), or `default`.
+    pub fn json_value(
+        &self,
+        key: &str,
+        ctx: &Context,
+        default: serde_json::Value,
+    ) -> serde_json::Value {
+        self.flags
+            .get(key)
+            .and_then(|f| f.variant_of(&f.decide(ctx, &self.lookup(), 0)))
+            .map_or(default, |v| (*v.value).clone())
     }
 }

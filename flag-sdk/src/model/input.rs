@@ -10,39 +10,60 @@ use serde::{Deserialize, Serialize};
 
 use super::limits::*;
 use super::names::check_name;
-use super::values::{parse_instant, Values};
-use super::{Condition, Flag, FlagKey, FlagSpec, Operator, Percentage, Rule};
+use super::condition::{check_attribute, check_len, validate_condition};
+use super::values::parse_instant;
+use super::variants::{
+    validate_decision, validate_prerequisites, validate_variants, PrerequisiteInput, ServeInput,
+    VariantNames, MAX_KEY_LEN_RULE, OFF,
+};
+use super::{Condition, FlagKey, FlagSpec, FlagType, Rule, Variant};
 use crate::error::ValidationErrors;
 
 pub(crate) const DEFAULT_STICKINESS: &str = "user_id";
 
-fn default_percentage() -> f64 {
-    100.0
-}
-
 /// A flag as sent by a client, before validation. Unknown fields are rejected.
 ///
-/// Defaults: `enabled` false (new flags ship dark), `percentage` 100 (an enabled flag with no
-/// rules is on for everyone), `stickiness` `user_id`, `salt` the key. The fields a server sets
-/// on a [`Flag`] (`version`, `updated_at`, `updated_by`) are accepted, so that a flag the server
-/// answered can be sent back, and ignored: they are no part of the [`FlagSpec`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Defaults: `type` boolean, `enabled` false (new flags ship dark), `percentage` 100 for a
+/// boolean flag without `default_serve` (an enabled flag with no rules is on for everyone),
+/// `stickiness` `user_id`, `salt` the key. The fields a server sets on a [`Flag`] (`version`,
+/// `updated_at`, `updated_by`) are accepted, so that a flag the server answered can be sent
+/// back, and ignored: they are no part of the [`FlagSpec`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FlagInput {
     /// See [`FlagSpec::key`].
     pub key: String,
+    /// See [`FlagSpec::flag_type`].
+    #[serde(rename = "type", default, skip_serializing_if = "FlagType::is_boolean")]
+    pub flag_type: FlagType,
     /// See [`FlagSpec::description`].
     #[serde(default)]
     pub description: String,
     /// See [`FlagSpec::enabled`].
     #[serde(default)]
     pub enabled: bool,
+    /// See [`FlagSpec::variants`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<Variant>,
+    /// See [`FlagSpec::prerequisites`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prerequisites: Vec<PrerequisiteInput>,
     /// See [`FlagSpec::rules`].
     #[serde(default)]
     pub rules: Vec<RuleInput>,
-    /// See [`FlagSpec::percentage`].
-    #[serde(default = "default_percentage")]
-    pub percentage: f64,
+    /// See [`FlagSpec::percentage`]; a boolean flag without `default_serve` defaults to 100.
+    #[serde(
+        default,
+        deserialize_with = "some_number",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub percentage: Option<f64>,
+    /// See [`FlagSpec::default_serve`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_serve: Option<ServeInput>,
+    /// See [`FlagSpec::off_variant`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub off_variant: Option<String>,
     /// See [`FlagSpec::stickiness`].
     #[serde(default)]
     pub stickiness: Option<String>,
@@ -78,9 +99,16 @@ pub struct RuleInput {
     /// See [`Rule::conditions`].
     #[serde(default)]
     pub conditions: Vec<ConditionInput>,
-    /// See [`Rule::percentage`]; defaults to 100.
-    #[serde(default = "default_percentage")]
-    pub percentage: f64,
+    /// See [`Rule::percentage`]; a boolean rule without `serve` defaults to 100.
+    #[serde(
+        default,
+        deserialize_with = "some_number",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub percentage: Option<f64>,
+    /// See [`Rule::serve`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serve: Option<ServeInput>,
 }
 
 /// A condition before validation. Values may be strings or numbers; numbers are kept as text.
@@ -93,6 +121,21 @@ pub struct ConditionInput {
     pub operator: String,
     /// See [`Condition::values`].
     pub values: Vec<serde_json::Value>,
+    /// See [`Condition::negate`].
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub negate: bool,
+    /// See [`Condition::case_insensitive`].
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub case_insensitive: bool,
+}
+
+/// A percentage, when present, is a number (`null` is a type error, as it always was).
+fn some_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    f64::deserialize(d).map(Some)
+}
+
+pub(crate) fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl FlagInput {
@@ -122,7 +165,27 @@ impl FlagInput {
             &self.description,
             MAX_DESCRIPTION,
         );
-        let percentage = check_percentage(&mut errors, "percentage", self.percentage);
+        let names = validate_variants(&mut errors, self.flag_type, &self.variants);
+        let (percentage, default_serve) = validate_decision(
+            &mut errors,
+            "",
+            "default_serve",
+            self.percentage,
+            self.default_serve.as_ref(),
+            &names,
+        );
+        if let Some(off) = &self.off_variant {
+            if names.check(&mut errors, "off_variant", off)
+                && self.flag_type.is_boolean()
+                && off != OFF
+            {
+                errors.push(
+                    "off_variant",
+                    "a boolean flag serves \"off\" when disabled (the kill switch)",
+                );
+            }
+        }
+        let prerequisites = validate_prerequisites(&mut errors, &self.key, &self.prerequisites);
 
         if self.rules.len() > MAX_RULES {
             errors.push("rules", format!("at most {MAX_RULES} rules are allowed"));
@@ -141,7 +204,7 @@ impl FlagInput {
                         format!("duplicate rule id {:?}", r.id),
                     );
                 }
-                validate_rule(r, &path, &mut errors)
+                validate_rule(r, &path, &names, &mut errors)
             })
             .collect();
 
@@ -173,79 +236,39 @@ impl FlagInput {
         });
 
         errors.into_result()?;
-        match (key, percentage) {
-            (Some(key), Some(percentage)) => Ok(FlagSpec {
-                key,
-                description: self.description.clone(),
-                enabled: self.enabled,
-                rules,
-                percentage,
-                stickiness,
-                salt,
-                tags: self.tags.clone(),
-                owner: self.owner.clone(),
-                expires_at,
-            }),
-            // Unreachable: a missing part always pushed an error above.
-            _ => Err(ValidationErrors::single("", "invalid flag")),
-        }
+        let key = key.ok_or_else(|| ValidationErrors::single("key", "invalid key"))?;
+        Ok(FlagSpec {
+            key,
+            flag_type: self.flag_type,
+            description: self.description.clone(),
+            enabled: self.enabled,
+            variants: self.variants.clone(),
+            prerequisites,
+            rules,
+            percentage,
+            default_serve,
+            off_variant: self.off_variant.clone(),
+            stickiness,
+            salt,
+            tags: self.tags.clone(),
+            owner: self.owner.clone(),
+            expires_at,
+        })
     }
 }
 
-impl From<&Flag> for FlagInput {
-    fn from(flag: &Flag) -> FlagInput {
-        FlagInput::from(&flag.spec)
-    }
-}
-
-impl From<&FlagSpec> for FlagInput {
-    fn from(flag: &FlagSpec) -> FlagInput {
-        FlagInput {
-            key: flag.key.to_string(),
-            description: flag.description.clone(),
-            enabled: flag.enabled,
-            rules: flag
-                .rules
-                .iter()
-                .map(|r| RuleInput {
-                    id: r.id.clone(),
-                    conditions: r
-                        .conditions
-                        .iter()
-                        .map(|c| ConditionInput {
-                            attribute: c.attribute.clone(),
-                            operator: c.operator.as_str().to_owned(),
-                            values: c
-                                .values
-                                .iter()
-                                .cloned()
-                                .map(serde_json::Value::String)
-                                .collect(),
-                        })
-                        .collect(),
-                    percentage: r.percentage.as_f64(),
-                })
-                .collect(),
-            percentage: flag.percentage.as_f64(),
-            stickiness: Some(flag.stickiness.clone()),
-            salt: Some(flag.salt.clone()),
-            tags: flag.tags.clone(),
-            owner: flag.owner.clone(),
-            expires_at: flag.expires_at.map(|t| t.to_rfc3339()),
-            version: None,
-            updated_at: None,
-            updated_by: None,
-        }
-    }
-}
-
-fn path_error<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> ValidationErrors {
+pub(crate) fn path_error<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> ValidationErrors {
     let path = e.path().to_string();
     let path = if path == "." { String::new() } else { path };
     ValidationErrors::single(path, e.inner().to_string())
 }
 
-fn validate_rule(r: &RuleInput, path: &str, errors: &mut ValidationErrors) -> Option<Rule> {
+fn validate_rule(
+    r: &RuleInput,
+    path: &str,
+    names: &VariantNames<'_>,
+    errors: &mut ValidationErrors,
+) -> Option<Rule> {
     let before = errors.len();
     if let Err(m) = check_name(
         &r.id,
@@ -258,7 +281,8 @@ fn validate_rule(r: &RuleInput, path: &str, errors: &mut ValidationErrors) -> Op
             format!("{m}: a rule id is 1 to {MAX_KEY_LEN_RULE} characters of A-Z, a-z, 0-9, '_', '.', '-'"),
         );
     }
-    let percentage = check_percentage(errors, &format!("{path}.percentage"), r.percentage);
+    let (percentage, serve) =
+        validate_decision(errors, path, "serve", r.percentage, r.serve.as_ref(), names);
     if r.conditions.len() > MAX_CONDITIONS {
         errors.push(
             format!("{path}.conditions"),
@@ -275,99 +299,8 @@ fn validate_rule(r: &RuleInput, path: &str, errors: &mut ValidationErrors) -> Op
     (errors.len() == before).then(|| Rule {
         id: r.id.clone(),
         conditions,
-        percentage: percentage.unwrap_or_default(),
+        percentage,
+        serve,
     })
 }
 
-const MAX_KEY_LEN_RULE: usize = 128;
-
-/// Validates one condition; `path` is its field path (empty for a lone condition).
-pub(crate) fn validate_condition(
-    c: &ConditionInput,
-    path: &str,
-    errors: &mut ValidationErrors,
-) -> Option<Condition> {
-    let before = errors.len();
-    let field = |name: &str| {
-        if path.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{path}.{name}")
-        }
-    };
-    check_attribute(errors, &field("attribute"), &c.attribute);
-    let operator = Operator::parse(&c.operator);
-    if operator.is_none() {
-        let known: Vec<&str> = Operator::ALL.iter().map(|o| o.as_str()).collect();
-        errors.push(
-            field("operator"),
-            format!(
-                "unknown operator {:?}; expected one of {}",
-                c.operator,
-                known.join(", ")
-            ),
-        );
-    }
-    if c.values.is_empty() {
-        errors.push(field("values"), "must hold at least one value");
-    }
-    if c.values.len() > MAX_VALUES {
-        errors.push(
-            field("values"),
-            format!("at most {MAX_VALUES} values are allowed"),
-        );
-    }
-    let mut values = Vec::with_capacity(c.values.len().min(MAX_VALUES));
-    let mut parsed = operator.map(|op| Values::new(op, c.values.len().min(MAX_VALUES)));
-    for (i, v) in c.values.iter().enumerate().take(MAX_VALUES) {
-        let vpath = format!("{}[{i}]", field("values"));
-        let text = match v {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Number(n) => n.to_string(),
-            _ => {
-                errors.push(vpath, "must be a string or a number");
-                continue;
-            }
-        };
-        if text.len() > MAX_STRING {
-            errors.push(vpath, format!("must be at most {MAX_STRING} bytes"));
-            continue;
-        }
-        if let Some(parsed) = parsed.as_mut() {
-            if let Err(m) = parsed.push(&text) {
-                errors.push(vpath, m);
-                continue;
-            }
-        }
-        values.push(text);
-    }
-    match (operator, parsed) {
-        (Some(operator), Some(parsed)) if errors.len() == before => Some(Condition {
-            attribute: c.attribute.clone(),
-            operator,
-            values,
-            parsed,
-        }),
-        _ => None,
-    }
-}
-
-fn check_percentage(errors: &mut ValidationErrors, path: &str, p: f64) -> Option<Percentage> {
-    Percentage::from_f64(p)
-        .map_err(|m| errors.push(path, m.to_string()))
-        .ok()
-}
-
-fn check_len(errors: &mut ValidationErrors, path: &str, s: &str, max: usize) {
-    if s.len() > max {
-        errors.push(path, format!("must be at most {max} bytes"));
-    }
-}
-
-fn check_attribute(errors: &mut ValidationErrors, path: &str, name: &str) {
-    if name.is_empty() {
-        errors.push(path, "must not be empty");
-    } else {
-        check_len(errors, path, name, MAX_STRING);
-    }
-}

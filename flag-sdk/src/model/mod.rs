@@ -6,17 +6,28 @@
 //! [`FlagInput::validate`] or deserialization), so a `FlagSpec` (and a `Flag`) in hand is always
 //! well formed.
 
+mod condition;
+mod convert;
 mod flag;
 pub(crate) mod input;
 mod names;
+mod references;
 #[cfg(feature = "openapi")]
 mod schema;
+mod segment;
+mod serialize;
 pub(crate) mod values;
+pub(crate) mod variants;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use input::{ConditionInput, FlagInput, RuleInput};
+pub use references::check_references;
+pub use segment::{Segment, SegmentInput};
+pub use variants::{
+    FlagType, Prerequisite, PrerequisiteInput, Serve, ServeInput, Variant, Weighted, OFF, ON,
+};
 pub use names::{
     EnvName, FlagKey, NameError, NameProblem, Percentage, PercentageError, MAX_ENV_LEN, MAX_KEY_LEN,
 };
@@ -39,6 +50,16 @@ pub mod limits {
     pub const MAX_TAGS: usize = 50;
     /// Bytes of a compiled regular expression (the `regex` crate's size limit).
     pub const MAX_REGEX_SIZE: usize = 256 * 1024;
+    /// Variants per flag, and shares per split.
+    pub const MAX_VARIANTS: usize = 100;
+    /// Bytes of one variant's value, as JSON.
+    pub const MAX_VARIANT_VALUE: usize = 32 * 1024;
+    /// Prerequisites per flag.
+    pub const MAX_PREREQUISITES: usize = 20;
+    /// Longest chain of prerequisites (a flag, its prerequisite, that one's, ...).
+    pub const MAX_PREREQUISITE_DEPTH: usize = 8;
+    /// Values in a segment's `included` or `excluded`.
+    pub const MAX_SEGMENT_VALUES: usize = 10_000;
 }
 
 /// What a user writes about a flag: every field but the ones the server sets.
@@ -54,7 +75,7 @@ pub mod limits {
 /// assert_eq!(spec.salt, "new_checkout"); // defaults to the key
 /// assert_eq!(spec.stickiness, "user_id");
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(try_from = "FlagInput")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(
@@ -64,14 +85,35 @@ pub mod limits {
 pub struct FlagSpec {
     /// Unique key within an environment.
     pub key: FlagKey,
+    /// The type of the values served; `boolean` (the default) is left out of the JSON.
+    #[cfg_attr(feature = "openapi", schema(rename = "type", required = false))]
+    pub flag_type: FlagType,
     /// Free text for people.
     pub description: String,
-    /// The kill switch: `false` turns the flag off for everyone, whatever the rules say.
+    /// The kill switch: `false` turns the flag off for everyone, whatever the rules say (it
+    /// serves `off_variant`).
     pub enabled: bool,
+    /// The values a string, number or json flag serves (empty for a boolean flag, whose
+    /// variants are `on` and `off`).
+    #[cfg_attr(feature = "openapi", schema(required = false))]
+    pub variants: Vec<Variant>,
+    /// Flags that must evaluate to one of the listed variants first; otherwise the flag
+    /// serves `off_variant`.
+    #[cfg_attr(feature = "openapi", schema(required = false))]
+    pub prerequisites: Vec<Prerequisite>,
     /// Targeting rules, tried in order; the first whose conditions all match decides.
     pub rules: Vec<Rule>,
-    /// The rollout for contexts that match no rule.
+    /// A boolean flag's rollout for contexts that match no rule (absent from the JSON when
+    /// `default_serve` is given).
+    #[cfg_attr(feature = "openapi", schema(required = false))]
     pub percentage: Percentage,
+    /// What contexts that match no rule are served, instead of `percentage`.
+    #[cfg_attr(feature = "openapi", schema(required = false))]
+    pub default_serve: Option<Serve>,
+    /// What the flag serves when disabled or when a prerequisite fails (a boolean flag:
+    /// `off`; a flag of another type without one: nothing, so SDKs answer their default).
+    #[cfg_attr(feature = "openapi", schema(required = false))]
+    pub off_variant: Option<String>,
     /// The context attribute that is hashed into a bucket.
     pub stickiness: String,
     /// Mixed into the hash so that flags bucket users independently.
@@ -118,15 +160,20 @@ pub struct Flag {
 }
 
 /// A targeting rule.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rule {
     /// Identifier shown in evaluation reasons; unique within its flag.
     pub id: String,
     /// All must match for the rule to apply.
     pub conditions: Vec<Condition>,
-    /// The rollout among contexts the rule matches.
+    /// A boolean rule's rollout among the contexts it matches (absent from the JSON when
+    /// `serve` is given).
+    #[cfg_attr(feature = "openapi", schema(required = false))]
     pub percentage: Percentage,
+    /// What the rule serves, instead of `percentage`.
+    #[cfg_attr(feature = "openapi", schema(required = false))]
+    pub serve: Option<Serve>,
 }
 
 /// One test of a context attribute. Built only through validation, which parses its values
@@ -139,6 +186,12 @@ pub struct Condition {
     attribute: String,
     operator: Operator,
     values: Vec<String>,
+    #[serde(skip_serializing_if = "input::is_false")]
+    #[cfg_attr(feature = "openapi", schema(required = false))]
+    negate: bool,
+    #[serde(skip_serializing_if = "input::is_false")]
+    #[cfg_attr(feature = "openapi", schema(required = false))]
+    case_insensitive: bool,
     #[serde(skip)]
     parsed: values::Values,
 }
@@ -148,6 +201,8 @@ impl PartialEq for Condition {
         self.attribute == other.attribute
             && self.operator == other.operator
             && self.values == other.values
+            && self.negate == other.negate
+            && self.case_insensitive == other.case_insensitive
     }
 }
 
@@ -168,9 +223,11 @@ impl Condition {
             attribute: attribute.into(),
             operator: operator.as_str().to_owned(),
             values: values.into_iter().map(serde_json::Value::String).collect(),
+            negate: false,
+            case_insensitive: false,
         };
         let mut errors = ValidationErrors::default();
-        let condition = input::validate_condition(&input, "", &mut errors);
+        let condition = condition::validate_condition(&input, "", &mut errors);
         errors.into_result()?;
         condition.ok_or_else(ValidationErrors::default)
     }
@@ -189,6 +246,23 @@ impl Condition {
     /// (`not_in`: none of them).
     pub fn values(&self) -> &[String] {
         &self.values
+    }
+
+    /// Whether the result is inverted: a negated condition matches exactly when the same
+    /// condition without `negate` does not (so also when the attribute is missing).
+    pub fn negate(&self) -> bool {
+        self.negate
+    }
+
+    /// Whether text is compared without regard to case (Unicode lowercase).
+    pub fn case_insensitive(&self) -> bool {
+        self.case_insensitive
+    }
+
+    /// The same condition, negated (or not).
+    pub fn negated(mut self, negate: bool) -> Self {
+        self.negate = negate;
+        self
     }
 
     /// The values parsed for the operator, as validation parsed them.
@@ -240,6 +314,22 @@ operators! {
     SemverGte => "semver_gte", "The attribute is a semantic version greater than or equal to a value.";
     Before => "before", "The attribute is an RFC 3339 instant before a value.";
     After => "after", "The attribute is an RFC 3339 instant after a value.";
+    Eq => "eq", "The attribute is a number equal to a value.";
+    InSegment => "in_segment", "The context is in one of the segments named by the values.";
+    NotInSegment => "not_in_segment", "The context is in none of the segments named by the values.";
+}
+
+impl Operator {
+    /// Whether the operator's values name segments.
+    pub fn is_segment(self) -> bool {
+        matches!(self, Operator::InSegment | Operator::NotInSegment)
+    }
+
+    /// Whether the operator compares text, so that `case_insensitive` applies.
+    pub fn has_case(self) -> bool {
+        use Operator::*;
+        matches!(self, In | NotIn | StartsWith | EndsWith | Contains)
+    }
 }
 
 impl std::fmt::Display for Operator {

@@ -50,7 +50,12 @@ pub(crate) enum Strings {
 }
 
 impl Strings {
-    fn push(&mut self, s: &str) {
+    /// No strings yet.
+    pub(crate) fn with_capacity(capacity: usize) -> Strings {
+        Strings::Few(Vec::with_capacity(capacity.min(SET_THRESHOLD)))
+    }
+
+    pub(crate) fn push(&mut self, s: &str) {
         match self {
             Strings::Few(v) if v.len() < SET_THRESHOLD => v.push(s.into()),
             Strings::Few(v) => {
@@ -121,6 +126,8 @@ pub(crate) enum Values {
     Semver(Cmp, Vec<semver::Version>),
     /// `before` is [`Cmp::Lt`], `after` [`Cmp::Gt`].
     Instant(Cmp, Vec<DateTime<Utc>>),
+    /// `in_segment` / `not_in_segment`: the segments' keys; `true` for `in_segment`.
+    Segments(bool, Vec<Box<str>>),
 }
 
 impl Values {
@@ -152,6 +159,9 @@ impl Values {
             SemverGte => Values::Semver(Cmp::Gte, Vec::with_capacity(capacity)),
             Before => Values::Instant(Cmp::Lt, Vec::with_capacity(capacity)),
             After => Values::Instant(Cmp::Gt, Vec::with_capacity(capacity)),
+            Eq => Values::Number(Cmp::Eq, Vec::with_capacity(capacity)),
+            InSegment => Values::Segments(true, Vec::with_capacity(capacity)),
+            NotInSegment => Values::Segments(false, Vec::with_capacity(capacity)),
         }
     }
 
@@ -162,7 +172,10 @@ impl Values {
                 strings.push(v);
                 numbers.extend(parse_number(v).ok());
             }
-            Values::StartsWith(s) | Values::EndsWith(s) | Values::Contains(s) => s.push(v.into()),
+            Values::StartsWith(s)
+            | Values::EndsWith(s)
+            | Values::Contains(s)
+            | Values::Segments(_, s) => s.push(v.into()),
             Values::Matches(res) => res.push(compile_regex(v)?),
             Values::Number(_, ns) => ns.push(parse_number(v)?),
             Values::Semver(_, vs) => vs.push(parse_semver(v)?),
