@@ -86,6 +86,11 @@ pub async fn run(ctx: &Ctx, key: &str, attrs: &[String]) -> Result<Outcome> {
             )
         }
         ReasonKind::NotFound => "not_found".to_owned(),
+        ReasonKind::Split => "split: the bucket chose the variant of a split".to_owned(),
+        ReasonKind::PrerequisiteFailed => {
+            "prerequisite_failed: a prerequisite flag did not serve a listed variant".to_owned()
+        }
+        ReasonKind::Error => "error: the flag is not of the type asked for".to_owned(),
     };
     lines.push(format!("reason:   {reason}"));
     if let Some((i, r)) = rule {

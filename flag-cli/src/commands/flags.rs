@@ -28,16 +28,10 @@ pub async fn run(ctx: &Ctx, cmd: FlagsCommand) -> Result<Outcome> {
                 key,
                 description: description.unwrap_or_default(),
                 enabled,
-                rules: Vec::new(),
-                percentage: percentage.unwrap_or(100.0),
-                stickiness: None,
-                salt: None,
+                percentage: Some(percentage.unwrap_or(100.0)),
                 tags,
                 owner,
-                expires_at: None,
-                version: None,
-                updated_at: None,
-                updated_by: None,
+                ..FlagInput::default()
             };
             create(ctx, &input).await?
         }

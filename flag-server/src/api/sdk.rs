@@ -104,15 +104,30 @@ fn write_response(
 
 fn write_evaluation(out: &mut Vec<u8>, e: &Evaluation) {
     out.extend_from_slice(if e.enabled {
-        b"{\"enabled\":true,\"reason\":{\"kind\":\""
+        b"{\"enabled\":true,"
     } else {
-        b"{\"enabled\":false,\"reason\":{\"kind\":\""
+        b"{\"enabled\":false,"
     });
+    if let Some(variant) = &e.variant {
+        out.extend_from_slice(b"\"variant\":");
+        write_str(out, variant);
+        out.push(b',');
+    }
+    if let Some(value) = &e.value {
+        out.extend_from_slice(b"\"value\":");
+        // Writing a JSON value into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, &**value);
+        out.push(b',');
+    }
+    out.extend_from_slice(b"\"reason\":{\"kind\":\"");
     out.extend_from_slice(match e.reason.kind {
         ReasonKind::Off => b"off\"".as_slice(),
         ReasonKind::Rule => b"rule\"",
         ReasonKind::Default => b"default\"",
         ReasonKind::NotFound => b"not_found\"",
+        ReasonKind::Split => b"split\"",
+        ReasonKind::PrerequisiteFailed => b"prerequisite_failed\"",
+        ReasonKind::Error => b"error\"",
     });
     if let Some(rule) = &e.reason.rule {
         out.extend_from_slice(b",\"rule\":");
@@ -243,21 +258,33 @@ mod tests {
             ReasonKind::Rule,
             ReasonKind::Default,
             ReasonKind::NotFound,
+            ReasonKind::Split,
+            ReasonKind::PrerequisiteFailed,
+            ReasonKind::Error,
         ] {
             for (rule, bucket) in [
                 (None, None),
                 (Some("eu-canary".into()), Some(1234)),
                 (Some("we\"ird\\".into()), Some(0)),
             ] {
-                for enabled in [true, false] {
-                    same_as_serde(Evaluation {
-                        enabled,
-                        reason: Reason {
-                            kind,
-                            rule: rule.clone(),
-                            bucket,
-                        },
-                    });
+                let served = [
+                    (None, None),
+                    (Some("blue"), Some(serde_json::json!("#0050ff"))),
+                    (Some("q\"uote"), Some(serde_json::json!({"a": [1, 2.5, null]}))),
+                ];
+                for (variant, value) in served {
+                    for enabled in [true, false] {
+                        same_as_serde(Evaluation {
+                            enabled,
+                            variant: variant.map(Into::into),
+                            value: value.clone().map(std::sync::Arc::new),
+                            reason: Reason {
+                                kind,
+                                rule: rule.clone(),
+                                bucket,
+                            },
+                        });
+                    }
                 }
             }
         }
@@ -267,6 +294,8 @@ mod tests {
     fn responses_are_written_as_serde_writes_the_wire_type() {
         let evaluation = |enabled, kind, rule: Option<&str>, bucket| Evaluation {
             enabled,
+            variant: None,
+            value: None,
             reason: Reason {
                 kind,
                 rule: rule.map(Into::into),

@@ -24,6 +24,13 @@ pub struct ConditionDoc {
     /// strings of at most 1024 bytes or numbers.
     #[schema(schema_with = condition_values)]
     pub values: Vec<serde_json::Value>,
+    /// Invert the result (a missing attribute then matches). Default false.
+    #[schema(required = false)]
+    pub negate: bool,
+    /// Compare text ignoring case: only for `in`, `not_in`, `starts_with`, `ends_with`,
+    /// `contains`. Default false.
+    #[schema(required = false)]
+    pub case_insensitive: bool,
 }
 
 fn bounded_string(min: usize, max: usize) -> utoipa::openapi::schema::Object {
@@ -72,6 +79,19 @@ fn patch_tags() -> utoipa::openapi::schema::Array {
     tags(true)
 }
 
+/// A prerequisite: another flag of the environment must serve one of `variants` first.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = PrerequisiteInput)]
+pub struct PrerequisiteDoc {
+    /// The other flag's key.
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", max_length = 128)]
+    pub flag: String,
+    /// Its variants that let this flag through, e.g. `["on"]`.
+    #[schema(min_items = 1)]
+    pub variants: Vec<String>,
+}
+
 /// A targeting rule; the first rule whose conditions all match decides.
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -87,9 +107,14 @@ pub struct ConditionsRuleDoc {
     /// All must match (at most 20). Default none: the rule matches every context.
     #[schema(required = false, max_items = 20)]
     pub conditions: Vec<ConditionDoc>,
-    /// Rollout among matching contexts: 0 to 100, at most two decimals. Default 100.
+    /// A boolean flag's rollout among matching contexts: 0 to 100, at most two decimals.
+    /// Default 100. Not with `serve`.
     #[schema(example = 25, required = false, minimum = 0, maximum = 100)]
     pub percentage: f64,
+    /// What the rule serves: one variant or a split (a flag that is not boolean needs it).
+    /// Not with `percentage`.
+    #[schema(required = false)]
+    pub serve: Option<flag_sdk::Serve>,
 }
 
 /// A flag as sent by a client. Unknown fields are rejected; `version`, `updated_at` and
@@ -106,18 +131,38 @@ pub struct FlagInputDoc {
         max_length = 128
     )]
     pub key: String,
+    /// Default `boolean`.
+    #[serde(rename = "type")]
+    #[schema(required = false)]
+    pub flag_type: flag_sdk::FlagType,
     /// Default empty.
     #[schema(required = false, max_length = 4096)]
     pub description: String,
     /// Default false (new flags ship dark).
     #[schema(required = false)]
     pub enabled: bool,
+    /// The values of a string, number or json flag (1 to 100, keys unique, values of the
+    /// flag's type); none for a boolean flag (its variants are `on` and `off`).
+    #[schema(required = false, max_items = 100)]
+    pub variants: Vec<flag_sdk::Variant>,
+    /// At most 20; each names another flag of the environment, with no cycle and at most 8
+    /// deep.
+    #[schema(required = false, max_items = 20)]
+    pub prerequisites: Vec<PrerequisiteDoc>,
     /// Default none. At most 100; ids unique.
     #[schema(required = false, max_items = 100)]
     pub rules: Vec<ConditionsRuleDoc>,
-    /// 0 to 100, at most two decimals. Default 100.
+    /// A boolean flag's rollout: 0 to 100, at most two decimals. Default 100. Not with
+    /// `default_serve`.
     #[schema(required = false, minimum = 0, maximum = 100)]
     pub percentage: f64,
+    /// What contexts matching no rule are served (a flag that is not boolean needs it).
+    #[schema(required = false)]
+    pub default_serve: Option<flag_sdk::Serve>,
+    /// The variant served when the flag is disabled or a prerequisite fails (a boolean
+    /// flag's is `off`).
+    #[schema(required = false, max_length = 128)]
+    pub off_variant: Option<String>,
     /// Default `user_id`.
     #[schema(min_length = 1, max_length = 1024)]
     pub stickiness: Option<String>,
@@ -157,12 +202,26 @@ pub struct FlagPatchDoc {
     pub description: Option<String>,
     /// The kill switch.
     pub enabled: Option<bool>,
+    /// The flag's type.
+    #[serde(rename = "type")]
+    pub flag_type: Option<flag_sdk::FlagType>,
+    /// Replaces the variants.
+    #[schema(max_items = 100)]
+    pub variants: Option<Vec<flag_sdk::Variant>>,
+    /// Replaces the prerequisites.
+    #[schema(max_items = 20)]
+    pub prerequisites: Option<Vec<PrerequisiteDoc>>,
     /// Replaces the rules.
     #[schema(max_items = 100)]
     pub rules: Option<Vec<ConditionsRuleDoc>>,
     /// 0 to 100, at most two decimals.
     #[schema(minimum = 0, maximum = 100)]
     pub percentage: Option<f64>,
+    /// What contexts matching no rule are served.
+    pub default_serve: Option<flag_sdk::Serve>,
+    /// The variant served when disabled.
+    #[schema(max_length = 128)]
+    pub off_variant: Option<String>,
     /// The attribute hashed.
     #[schema(min_length = 1, max_length = 1024)]
     pub stickiness: Option<String>,
@@ -229,9 +288,15 @@ mod tests {
         assert_eq!(fields::<FlagPatchDoc>(), patch);
         assert_eq!(fields::<ConditionsRuleDoc>(), fields::<flag_sdk::Rule>());
         assert_eq!(fields::<ConditionDoc>(), fields::<flag_sdk::Condition>());
-        // What a client may send is what `FlagInput` reads.
+        // What a client may send is what `FlagInput` reads (every field given, so that none
+        // is left out of its JSON as a default).
         let input = serde_json::to_value(
-            flag_sdk::FlagInput::from_value(serde_json::json!({"key": "a"})).unwrap(),
+            flag_sdk::FlagInput::from_value(serde_json::json!({
+                "key": "a", "type": "string", "variants": [{"key": "v", "value": "x"}],
+                "prerequisites": [{"flag": "b", "variants": ["on"]}],
+                "percentage": 5, "default_serve": {"variant": "v"}, "off_variant": "v",
+            }))
+            .unwrap(),
         )
         .unwrap();
         let read: BTreeSet<String> = input.as_object().unwrap().keys().cloned().collect();
