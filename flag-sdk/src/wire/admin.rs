@@ -88,6 +88,28 @@ pub struct ApplyRequest {
     /// The flags the environment should hold (the contract's flag model).
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub flags: Vec<serde_json::Value>,
+    /// The segments the environment should hold (the contract's segment model); absent:
+    /// segments are left as they are. Applied before the flags, so flags can reference them;
+    /// with `prune`, segments not listed are deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<Object>>))]
+    pub segments: Option<Vec<serde_json::Value>>,
+}
+
+/// What an apply does to segments (only when the request listed segments).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SegmentPlan {
+    /// Keys of segments created.
+    pub created: Vec<String>,
+    /// Keys of segments changed.
+    pub updated: Vec<String>,
+    /// Keys of segments deleted (only with `prune`).
+    pub deleted: Vec<String>,
+    /// Keys of segments already as in the document.
+    pub unchanged: Vec<String>,
+    /// Keys of segments in the environment but not in the document, kept because `prune` is off.
+    pub kept: Vec<String>,
 }
 
 /// One changed field of a flag in a [`Plan`].
@@ -132,12 +154,18 @@ pub struct Plan {
     pub unchanged: Vec<String>,
     /// Keys of flags in the environment but not in the document, kept because `prune` is off.
     pub kept: Vec<String>,
+    /// What happens to segments; omitted when the request listed none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segments: Option<SegmentPlan>,
 }
 
 impl Plan {
     /// True when applying changes something.
     pub fn has_drift(&self) -> bool {
         !(self.created.is_empty() && self.updated.is_empty() && self.deleted.is_empty())
+            || self.segments.as_ref().is_some_and(|s| {
+                !(s.created.is_empty() && s.updated.is_empty() && s.deleted.is_empty())
+            })
     }
 }
 
@@ -154,6 +182,12 @@ pub enum AuditAction {
     Delete,
     /// The environment was written back after the store lost its data.
     Restore,
+    /// A segment was created (`key` is the segment's).
+    SegmentCreate,
+    /// A segment was replaced.
+    SegmentUpdate,
+    /// A segment was deleted.
+    SegmentDelete,
 }
 
 /// What a `restore` audit entry wrote back.
@@ -164,6 +198,13 @@ pub struct RestoreCounts {
     pub flags: u64,
     /// SDK keys of the environment written back.
     pub sdk_keys: u64,
+    /// Segments written back; omitted when none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub segments: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One audit entry: who changed what, when, why, with the flag before and after.
@@ -180,7 +221,7 @@ pub struct AuditEntry {
     pub reason: Option<String>,
     /// What kind of change.
     pub action: AuditAction,
-    /// The flag's key; absent on a `restore` entry.
+    /// The flag's key (the segment's, on a `segment_*` entry); absent on a `restore` entry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// The flag before (none for a create).
@@ -192,6 +233,12 @@ pub struct AuditEntry {
     /// What a restore wrote back; only on a `restore` entry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restored: Option<RestoreCounts>,
+    /// The segment before; only on `segment_update` and `segment_delete` entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_before: Option<crate::Segment>,
+    /// The segment after; only on `segment_create` and `segment_update` entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_after: Option<crate::Segment>,
 }
 
 /// `GET /environments/{env}/audit`: a page of the audit log.

@@ -92,3 +92,22 @@ pub struct FlagList {
     /// Its flags, with their usage.
     pub flags: Vec<StoredFlag>,
 }
+
+/// `GET /environments/{env}/segments`: the environment's segments, sorted by key, with its
+/// current version.
+///
+/// ```
+/// let l: flag_sdk::wire::SegmentList = serde_json::from_str(r#"{"environment": "production",
+///     "version": 3, "segments": [{"key": "beta", "included": ["u1"]}]}"#).unwrap();
+/// assert_eq!(l.segments[0].included, ["u1"]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SegmentList {
+    /// The environment.
+    pub environment: String,
+    /// Its current version.
+    pub version: u64,
+    /// Its segments, sorted by key.
+    pub segments: Vec<crate::Segment>,
+}

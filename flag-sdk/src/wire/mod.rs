@@ -24,9 +24,10 @@ pub mod sse;
 pub use admin::{
     ApplyRequest, AuditAction, AuditEntry, AuditPage, EnvironmentInfo, EnvironmentList,
     FieldChange, FlagUpdate, IssuedSdkKey, NewSdkKey, Plan, Problem, RestoreCounts, SdkKeyInfo,
-    SdkKeyList,
+    SdkKeyList, SegmentPlan,
 };
-pub use flags::{FlagList, FlagUsage, StoredFlag};
+pub use flags::{FlagList, FlagUsage, SegmentList, StoredFlag};
 pub use sdk::{
-    Counts, DeleteData, EvaluateRequest, EvaluateResponse, MetricsReport, PutData, SnapshotBody,
+    Counts, DeleteData, EvaluateRequest, EvaluateResponse, MetricsReport, PutData, SegmentPutData,
+    SnapshotBody,
 };

@@ -23,6 +23,10 @@ pub struct SnapshotBody {
     /// Its flags (the contract's flag model).
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::Flag>))]
     pub flags: Vec<serde_json::Value>,
+    /// Its segments (the contract's segment model); omitted when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::Segment>))]
+    pub segments: Vec<serde_json::Value>,
 }
 
 /// The data of the stream's `put` event: a flag was created or changed.
@@ -43,6 +47,15 @@ pub struct PutData {
 pub struct DeleteData {
     /// The deleted flag's key.
     pub key: String,
+}
+
+/// The data of the stream's `segment_put` event: a segment was created or changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SegmentPutData {
+    /// The segment (the contract's segment model).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::Segment))]
+    pub segment: serde_json::Value,
 }
 
 /// The body of `POST /sdk/evaluate`.

@@ -23,7 +23,7 @@
 //!             Ok(StreamEvent::Snapshot(s)) => println!("{} flags at version {}", s.flags.len(), s.version),
 //!             Ok(StreamEvent::Put { version, data }) => println!("v{version}: put {}", data.flag["key"]),
 //!             Ok(StreamEvent::Delete { version, data }) => println!("v{version}: delete {}", data.key),
-//!             Ok(StreamEvent::Other { .. }) => {}
+//!             Ok(_) => {}
 //!             Err(problem) => { eprintln!("{problem}"); break }
 //!         }
 //!     }
@@ -42,7 +42,7 @@ use eventsource_stream::{Event, EventStreamError, Eventsource};
 use futures_util::{Stream, StreamExt};
 use reqwest::header::ACCEPT;
 
-use super::{DeleteData, PutData, SnapshotBody};
+use super::{DeleteData, PutData, SegmentPutData, SnapshotBody};
 
 /// How often an [`EventStream`] with an idle limit looks at the time of the last bytes.
 const IDLE_CHECK: Duration = Duration::from_secs(5);
@@ -76,6 +76,20 @@ pub enum StreamEvent {
         /// The environment version of the change (the event id).
         version: u64,
         /// The event's data.
+        data: DeleteData,
+    },
+    /// `segment_put`: a segment was created or changed at `version`.
+    SegmentPut {
+        /// The environment version of the change (the event id).
+        version: u64,
+        /// The event's data.
+        data: SegmentPutData,
+    },
+    /// `segment_delete`: a segment was deleted at `version`.
+    SegmentDelete {
+        /// The environment version of the change (the event id).
+        version: u64,
+        /// The event's data: the segment's key.
         data: DeleteData,
     },
     /// Another kind of event, for newer clients: to be ignored.
@@ -223,6 +237,14 @@ fn read(event: &Event) -> Result<StreamEvent, StreamError> {
             data: data(event)?,
         },
         "delete" => StreamEvent::Delete {
+            version: version()?,
+            data: data(event)?,
+        },
+        "segment_put" => StreamEvent::SegmentPut {
+            version: version()?,
+            data: data(event)?,
+        },
+        "segment_delete" => StreamEvent::SegmentDelete {
             version: version()?,
             data: data(event)?,
         },

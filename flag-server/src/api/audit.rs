@@ -49,6 +49,9 @@ fn wire_entry(e: AuditEntry) -> wire::AuditEntry {
             AuditAction::Update => wire::AuditAction::Update,
             AuditAction::Delete => wire::AuditAction::Delete,
             AuditAction::Restore => wire::AuditAction::Restore,
+            AuditAction::SegmentCreate => wire::AuditAction::SegmentCreate,
+            AuditAction::SegmentUpdate => wire::AuditAction::SegmentUpdate,
+            AuditAction::SegmentDelete => wire::AuditAction::SegmentDelete,
         },
         key: e.key.map(|k| k.to_string()),
         before: e.before.map(stored),
@@ -56,7 +59,10 @@ fn wire_entry(e: AuditEntry) -> wire::AuditEntry {
         restored: e.restored.map(|r| wire::RestoreCounts {
             flags: r.flags,
             sdk_keys: r.sdk_keys,
+            segments: r.segments,
         }),
+        segment_before: e.segment_before,
+        segment_after: e.segment_after,
     }
 }
 

@@ -199,6 +199,16 @@ fn push_change(out: &mut String, change: &Change) {
                 key: key.to_string(),
             }),
         ),
+        ChangeEvent::SegmentPut { segment } => (
+            "segment_put",
+            serde_json::to_string(&serde_json::json!({ "segment": segment })),
+        ),
+        ChangeEvent::SegmentDelete { key } => (
+            "segment_delete",
+            serde_json::to_string(&DeleteData {
+                key: key.to_string(),
+            }),
+        ),
     };
     match data {
         Ok(data) => {

@@ -344,6 +344,12 @@ impl Hub {
             let next = match &change.event {
                 ChangeEvent::Put { flag } => base.with_put(flag.clone(), change.version),
                 ChangeEvent::Delete { key } => base.with_delete(key.as_str(), change.version),
+                ChangeEvent::SegmentPut { segment } => {
+                    base.with_segment_put(segment.clone(), change.version)
+                }
+                ChangeEvent::SegmentDelete { key } => {
+                    base.with_segment_delete(key.as_str(), change.version)
+                }
             };
             snapshot = Some(next);
             current = change.version;

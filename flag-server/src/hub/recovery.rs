@@ -181,6 +181,7 @@ impl Hub {
             environment: view.environment.clone(),
             version: view.version,
             flags: view.flags().into_iter().cloned().collect(),
+            segments: view.snapshot.segments().into_iter().cloned().collect(),
         };
         let env_keys = keys
             .iter()

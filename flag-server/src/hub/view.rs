@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
-use flag_sdk::{EnvName, Flag, Snapshot};
+use flag_sdk::{EnvName, Flag, Segment, Snapshot};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::broadcast;
@@ -21,7 +21,7 @@ pub struct EnvView {
     pub version: u64,
     /// The compiled flags.
     pub snapshot: Snapshot,
-    /// `{"environment","version","flags"}`, serialized once.
+    /// `{"environment","version","flags"}` (and `"segments"` when there are any), serialized once.
     pub body: Bytes,
     /// The `ETag` of `body`: `"<version>-<16 hex digits of its SHA-256>"`. The digest part
     /// keeps an environment that was deleted and created again (whose versions start over)
@@ -38,6 +38,8 @@ struct SnapshotEncoder<'a> {
     environment: &'a str,
     version: u64,
     flags: Vec<&'a Flag>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    segments: Vec<&'a Segment>,
 }
 
 impl EnvView {
@@ -48,6 +50,7 @@ impl EnvView {
             environment: environment.as_str(),
             version,
             flags,
+            segments: snapshot.segments(),
         })
         .unwrap_or_default();
         EnvView {
@@ -64,7 +67,12 @@ impl EnvView {
     }
 
     pub(super) fn from_state(state: EnvState) -> EnvView {
-        let snapshot = Snapshot::compile(state.environment.as_str(), state.version, state.flags);
+        let snapshot = Snapshot::compile_with_segments(
+            state.environment.as_str(),
+            state.version,
+            state.flags,
+            state.segments,
+        );
         EnvView::new(state.environment, state.version, snapshot)
     }
 
@@ -158,6 +166,7 @@ mod tests {
                 .iter()
                 .map(|f| serde_json::to_value(f).unwrap())
                 .collect(),
+            segments: Vec::new(),
         };
         let ours: serde_json::Value = serde_json::from_slice(&view.body).unwrap();
         assert_eq!(ours, serde_json::to_value(&wire).unwrap());

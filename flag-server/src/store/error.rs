@@ -25,6 +25,17 @@ pub enum StoreError {
         /// The version the store has.
         actual: u64,
     },
+    /// The segment does not exist (a delete).
+    #[error("segment '{0}' does not exist")]
+    SegmentNotFound(String),
+    /// The environment is not at the version the caller checked its write against.
+    #[error("environment is at version {actual}, not {expected}: it changed since it was read")]
+    EnvChanged {
+        /// The version the caller expected.
+        expected: u64,
+        /// The version the store has.
+        actual: u64,
+    },
     /// No such SDK key in the environment.
     #[error("SDK key '{0}' does not exist")]
     SdkKeyNotFound(String),

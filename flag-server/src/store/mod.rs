@@ -1,4 +1,4 @@
-//! Storage of environments, flags, the change log, audit entries, SDK keys and usage counts.
+//! Storage of environments, flags, segments, the change log, audit entries, SDK keys and usage counts.
 //!
 //! Two implementations pass one conformance suite (`tests/tests/store/`, run with
 //! `cargo test -p flag-tests --test store`):
@@ -104,6 +104,19 @@ pub trait Store: Send + Sync + 'static {
         env: &EnvName,
         ops: Vec<WriteOp>,
         meta: &ChangeMeta,
+    ) -> Result<Vec<Change>> {
+        self.write_at(env, None, ops, meta).await
+    }
+
+    /// [`Store::write`], only when the environment is at version `at` (when given):
+    /// [`StoreError::EnvChanged`] otherwise, with nothing written. For writes checked against
+    /// the whole environment (references between flags and segments).
+    async fn write_at(
+        &self,
+        env: &EnvName,
+        at: Option<u64>,
+        ops: Vec<WriteOp>,
+        meta: &ChangeMeta,
     ) -> Result<Vec<Change>>;
 
     /// The changes after `version`, in order.
@@ -181,10 +194,10 @@ pub trait Store: Send + Sync + 'static {
     /// Gives the lease back when `holder` still has it.
     async fn release_lease(&self, name: &str, holder: &str) -> Result<()>;
 
-    /// Writes an environment's state back (flags with their versions, and the version) when the
+    /// Writes an environment's state back (flags with their versions, segments, and the version) when the
     /// store does not have it or has an older version, with one [`AuditAction::Restore`] entry
     /// at the restored version. `Ok(false)` when the store is at that version or later already.
-    /// Flags of the environment the state does not hold are removed; the change log starts
+    /// Flags and segments of the environment the state does not hold are removed; the change log starts
     /// empty after the restored version.
     async fn restore_environment(
         &self,

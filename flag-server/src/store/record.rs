@@ -7,10 +7,10 @@
 //! concatenation, so both stores share one format.
 
 use chrono::{DateTime, Utc};
-use flag_sdk::{EnvName, Flag, FlagKey, FlagSpec};
+use flag_sdk::{EnvName, Flag, FlagKey, FlagSpec, Segment};
 use serde::{Deserialize, Serialize};
 
-use super::{AuditAction, AuditEntry, ChangeMeta, RestoreCounts, SdkKeyRecord};
+use super::{AuditAction, AuditEntry, ChangeMeta, EnvState, RestoreCounts, SdkKeyRecord};
 use crate::store::StoreError;
 
 /// A flag as stored: its version beside its contract JSON.
@@ -52,11 +52,17 @@ pub(crate) struct AuditRecord {
     pub after: Option<FlagRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restored: Option<RestoreCounts>,
+    /// A segment's contract JSON before a segment change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_before: Option<serde_json::Value>,
+    /// A segment's contract JSON after a segment change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_after: Option<serde_json::Value>,
 }
 
 impl AuditRecord {
     /// The entry of a restore at `version` (see `Store::restore_environment`).
-    pub fn restore(version: u64, meta: &ChangeMeta, flags: usize, sdk_keys: u64) -> AuditRecord {
+    pub fn restore(version: u64, meta: &ChangeMeta, state: &EnvState, sdk_keys: u64) -> AuditRecord {
         AuditRecord {
             version,
             action: AuditAction::Restore,
@@ -65,9 +71,12 @@ impl AuditRecord {
             before: None,
             after: None,
             restored: Some(RestoreCounts {
-                flags: flags as u64,
+                flags: state.flags.len() as u64,
                 sdk_keys,
+                segments: state.segments.len() as u64,
             }),
+            segment_before: None,
+            segment_after: None,
         }
     }
 
@@ -83,6 +92,8 @@ impl AuditRecord {
             before: self.before.map(FlagRecord::into_flag).transpose()?,
             after: self.after.map(FlagRecord::into_flag).transpose()?,
             restored: self.restored,
+            segment_before: self.segment_before.map(decode_segment_value).transpose()?,
+            segment_after: self.segment_after.map(decode_segment_value).transpose()?,
         })
     }
 }
@@ -122,6 +133,31 @@ pub(crate) fn decode_flag(bytes: &[u8]) -> Result<Flag, StoreError> {
     serde_json::from_slice::<FlagRecord>(bytes)
         .map_err(corrupt)?
         .into_flag()
+}
+
+/// Decodes a stored segment (its contract JSON), validating it.
+pub(crate) fn decode_segment(bytes: &[u8]) -> Result<Segment, StoreError> {
+    Segment::from_json(bytes).map_err(corrupt)
+}
+
+/// Validates a stored segment's JSON value.
+pub(crate) fn decode_segment_value(value: serde_json::Value) -> Result<Segment, StoreError> {
+    Segment::from_value(value).map_err(corrupt)
+}
+
+/// A segment's stored JSON.
+pub(crate) fn segment_json(segment: &Segment) -> Result<String, StoreError> {
+    serde_json::to_string(segment).map_err(corrupt)
+}
+
+/// The segment does not exist.
+pub(crate) fn segment_not_found(key: &str) -> StoreError {
+    StoreError::SegmentNotFound(key.to_owned())
+}
+
+/// The environment moved on since the caller read it.
+pub(crate) fn env_changed(expected: u64, actual: u64) -> StoreError {
+    StoreError::EnvChanged { expected, actual }
 }
 
 /// Encodes a stored value; serializing plain data cannot fail, but is mapped anyway.

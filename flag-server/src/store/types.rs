@@ -2,7 +2,7 @@
 //! entries, events, SDK key records and usage counts.
 
 use chrono::{DateTime, Utc};
-use flag_sdk::{EnvName, Flag, FlagKey};
+use flag_sdk::{EnvName, Flag, FlagKey, Segment};
 use serde::{Deserialize, Serialize};
 
 /// One operation of an atomic [`super::Store::write`].
@@ -27,6 +27,21 @@ pub enum WriteOp {
         /// The version the caller read.
         expected: Option<u64>,
     },
+    /// Create or replace a segment.
+    PutSegment(Segment),
+    /// Delete a segment; [`super::StoreError::SegmentNotFound`] when absent.
+    DeleteSegment(FlagKey),
+}
+
+impl WriteOp {
+    /// The key of the flag or segment the op writes.
+    pub fn key(&self) -> &FlagKey {
+        match self {
+            WriteOp::Create(flag) | WriteOp::Put { flag, .. } => &flag.key,
+            WriteOp::Delete { key, .. } | WriteOp::DeleteSegment(key) => key,
+            WriteOp::PutSegment(segment) => &segment.key,
+        }
+    }
 }
 
 /// Who made a change and why; stored in the audit entry and on the flag.
@@ -56,6 +71,16 @@ pub enum ChangeEvent {
     },
     /// A flag was deleted.
     Delete {
+        /// Its key.
+        key: FlagKey,
+    },
+    /// A segment was created or replaced; this is its new state.
+    SegmentPut {
+        /// The segment as stored.
+        segment: Segment,
+    },
+    /// A segment was deleted.
+    SegmentDelete {
         /// Its key.
         key: FlagKey,
     },
@@ -90,6 +115,8 @@ pub struct EnvState {
     pub version: u64,
     /// Its flags, sorted by key.
     pub flags: Vec<Flag>,
+    /// Its segments, sorted by key.
+    pub segments: Vec<Segment>,
 }
 
 /// What an audit entry records.
@@ -104,6 +131,12 @@ pub enum AuditAction {
     Delete,
     /// The environment was written back after the store lost its data.
     Restore,
+    /// A segment was created.
+    SegmentCreate,
+    /// A segment was replaced.
+    SegmentUpdate,
+    /// A segment was deleted.
+    SegmentDelete,
 }
 
 /// What a [`AuditAction::Restore`] entry wrote back.
@@ -113,9 +146,17 @@ pub struct RestoreCounts {
     pub flags: u64,
     /// SDK keys of the environment written back.
     pub sdk_keys: u64,
+    /// Segments written back (omitted when none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub segments: u64,
 }
 
-/// One audit entry: who changed what, when, why, with the flag before and after.
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// One audit entry: who changed what, when, why, with the flag (or segment) before and after.
+/// For a segment change `key` is the segment's key and `before`/`after` are empty.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntry {
     /// The environment version of the change.
@@ -138,6 +179,12 @@ pub struct AuditEntry {
     /// What a restore wrote back (only on a restore).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restored: Option<RestoreCounts>,
+    /// The segment before (only on a segment update or delete).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_before: Option<Segment>,
+    /// The segment after (only on a segment create or update).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_after: Option<Segment>,
 }
 
 /// A change to the set of environments or SDK keys, recorded in the store's event log so that

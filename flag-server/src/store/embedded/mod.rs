@@ -44,19 +44,13 @@ const LOG: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("change_lo
 const AUDIT: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("audit");
 /// SDK key id → [`SdkKeyRecord`] JSON.
 const SDK_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("sdk_keys");
+/// (environment, segment key) → the segment's contract JSON.
+const SEGMENTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("segments");
 /// (environment, flag key) → [`FlagUsage`] JSON.
 const USAGE: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("usage");
 
 /// The database file's name inside the store's directory.
 const FILE_NAME: &str = "flags.redb";
-
-/// One change-log entry as stored.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum LogRecord {
-    Put { flag: FlagRecord },
-    Delete { key: String },
-}
 
 /// The embedded, durable store. Cheap to share behind an `Arc`; one per directory (redb locks
 /// the file, so a second open of the same directory fails while the first is alive).
@@ -132,6 +126,7 @@ impl EmbeddedStore {
         txn.open_table(AUDIT).map_err(db_err)?;
         txn.open_table(SDK_KEYS).map_err(db_err)?;
         txn.open_table(USAGE).map_err(db_err)?;
+        txn.open_table(SEGMENTS).map_err(db_err)?;
         txn.commit().map_err(db_err)?;
         let limits = Limits {
             change_log_len: limits.change_log_len.max(1),
@@ -214,112 +209,6 @@ fn env_version_w(txn: &WriteTransaction, env: &str) -> Result<Option<u64>> {
     Ok(v)
 }
 
-/// Applies one batch inside a write transaction (see [`Store::write`]).
-fn apply(
-    txn: &WriteTransaction,
-    env: &EnvName,
-    ops: Vec<WriteOp>,
-    meta: &ChangeMeta,
-    limits: Limits,
-) -> Result<Vec<Change>> {
-    let e = env.as_str();
-    let base = env_version_w(txn, e)?.ok_or_else(|| env_not_found(env))?;
-    let mut flags = txn.open_table(FLAGS).map_err(db_err)?;
-    let mut log = txn.open_table(LOG).map_err(db_err)?;
-    let mut audit = txn.open_table(AUDIT).map_err(db_err)?;
-    let meta_rec = MetaRecord::from(meta);
-    let mut changes = Vec::with_capacity(ops.len());
-    let mut version = base;
-    for op in ops {
-        version += 1;
-        let key = match &op {
-            WriteOp::Create(flag) | WriteOp::Put { flag, .. } => flag.key.clone(),
-            WriteOp::Delete { key, .. } => key.clone(),
-        };
-        let before: Option<FlagRecord> = flags
-            .get((e, key.as_str()))
-            .map_err(db_err)?
-            .map(|g| decode(g.value()))
-            .transpose()?;
-        let expected = match &op {
-            WriteOp::Create(_) => {
-                if before.is_some() {
-                    return Err(flag_exists(key.as_str()));
-                }
-                None
-            }
-            WriteOp::Put { expected, .. } | WriteOp::Delete { expected, .. } => *expected,
-        };
-        match (&before, expected) {
-            (None, Some(_)) => return Err(flag_not_found(key.as_str())),
-            (None, None) if matches!(op, WriteOp::Delete { .. }) => {
-                return Err(flag_not_found(key.as_str()))
-            }
-            (Some(b), Some(x)) if b.version != x => return Err(stale(key.as_str(), b.version, x)),
-            _ => {}
-        }
-        let (action, after, event, log_rec) = match op {
-            WriteOp::Create(flag) | WriteOp::Put { flag, .. } => {
-                let flag = stamped(flag, version, meta);
-                let rec = FlagRecord::of(&flag);
-                flags
-                    .insert((e, key.as_str()), encode(&rec)?.as_slice())
-                    .map_err(db_err)?;
-                let action = if before.is_some() {
-                    AuditAction::Update
-                } else {
-                    AuditAction::Create
-                };
-                (
-                    action,
-                    Some(rec.clone()),
-                    ChangeEvent::Put { flag },
-                    LogRecord::Put { flag: rec },
-                )
-            }
-            WriteOp::Delete { key, .. } => {
-                flags.remove((e, key.as_str())).map_err(db_err)?;
-                let log_rec = LogRecord::Delete {
-                    key: key.as_str().to_owned(),
-                };
-                (
-                    AuditAction::Delete,
-                    None,
-                    ChangeEvent::Delete { key },
-                    log_rec,
-                )
-            }
-        };
-        log.insert((e, version), encode(&log_rec)?.as_slice())
-            .map_err(db_err)?;
-        let entry = AuditRecord {
-            version,
-            action,
-            key: Some(key.as_str().to_owned()),
-            meta: meta_rec.clone(),
-            before,
-            after,
-            restored: None,
-        };
-        audit
-            .insert((e, version), encode(&entry)?.as_slice())
-            .map_err(db_err)?;
-        changes.push(Change {
-            environment: env.clone(),
-            version,
-            event,
-        });
-    }
-    if version == base {
-        return Ok(changes);
-    }
-    let mut envs = txn.open_table(ENVS).map_err(db_err)?;
-    envs.insert(e, version).map_err(db_err)?;
-    trim(&mut log, e, version, limits.change_log_len)?;
-    trim(&mut audit, e, version, limits.audit_len)?;
-    Ok(changes)
-}
-
 /// Drops the entries of `env` at or below `version - keep`.
 fn trim(
     table: &mut redb::Table<(&'static str, u64), &'static [u8]>,
@@ -336,34 +225,6 @@ fn trim(
     Ok(())
 }
 
-/// Reads the changes of `env` after `after` up to `current` from the log.
-fn read_log(
-    log: &impl ReadableTable<(&'static str, u64), &'static [u8]>,
-    env: &EnvName,
-    after: u64,
-) -> Result<Vec<Change>> {
-    let e = env.as_str();
-    let mut out = Vec::new();
-    for item in log.range((e, after + 1)..=(e, u64::MAX)).map_err(db_err)? {
-        let (k, v) = item.map_err(db_err)?;
-        let version = k.value().1;
-        let event = match decode::<LogRecord>(v.value())? {
-            LogRecord::Put { flag } => ChangeEvent::Put {
-                flag: flag.into_flag()?,
-            },
-            LogRecord::Delete { key } => ChangeEvent::Delete {
-                key: FlagKey::parse(key).map_err(corrupt)?,
-            },
-        };
-        out.push(Change {
-            environment: env.clone(),
-            version,
-            event,
-        });
-    }
-    Ok(out)
-}
-
 /// The version of `env` in a read transaction; [`StoreError::EnvNotFound`] when absent.
 fn env_version_r(txn: &redb::ReadTransaction, env: &EnvName) -> Result<u64> {
     let envs = txn.open_table(ENVS).map_err(db_err)?;
@@ -372,4 +233,7 @@ fn env_version_r(txn: &redb::ReadTransaction, env: &EnvName) -> Result<u64> {
 }
 
 mod keys;
+mod ops;
 mod store_impl;
+
+use ops::{apply, read_log, read_segments};

@@ -71,7 +71,7 @@ impl Store for EmbeddedStore {
             if envs.remove(e).map_err(db_err)?.is_none() {
                 return Err(env_not_found(&env));
             }
-            for def in [FLAGS, USAGE] {
+            for def in [FLAGS, USAGE, SEGMENTS] {
                 let mut t = txn.open_table(def).map_err(db_err)?;
                 t.retain_in((e, "")..(end.as_str(), ""), |_, _| false)
                     .map_err(db_err)?;
@@ -113,10 +113,12 @@ impl Store for EmbeddedStore {
                 let (_, v) = item.map_err(db_err)?;
                 flags.push(decode_flag(v.value())?);
             }
+            let segments = read_segments(&txn.open_table(SEGMENTS).map_err(db_err)?, e)?;
             Ok(EnvState {
                 environment: env,
                 version,
                 flags,
+                segments,
             })
         })
         .await
@@ -128,9 +130,10 @@ impl Store for EmbeddedStore {
             .await
     }
 
-    async fn write(
+    async fn write_at(
         &self,
         env: &EnvName,
+        at: Option<u64>,
         ops: Vec<WriteOp>,
         meta: &ChangeMeta,
     ) -> Result<Vec<Change>> {
@@ -140,7 +143,7 @@ impl Store for EmbeddedStore {
             return Ok(Vec::new());
         }
         let (env, meta, limits) = (env.clone(), meta.clone(), self.limits);
-        self.write_txn(move |txn| apply(txn, &env, ops, &meta, limits))
+        self.write_txn(move |txn| apply(txn, &env, at, ops, &meta, limits))
             .await
     }
 
@@ -354,11 +357,23 @@ impl Store for EmbeddedStore {
                     )
                     .map_err(db_err)?;
             }
+            let mut segments = txn.open_table(SEGMENTS).map_err(db_err)?;
+            segments
+                .retain_in((e, "")..(end.as_str(), ""), |_, _| false)
+                .map_err(db_err)?;
+            for segment in &state.segments {
+                segments
+                    .insert(
+                        (e, segment.key.as_str()),
+                        encode(&segment.to_value())?.as_slice(),
+                    )
+                    .map_err(db_err)?;
+            }
             let mut log = txn.open_table(LOG).map_err(db_err)?;
             log.retain_in((e, 0u64)..=(e, u64::MAX), |_, _| false)
                 .map_err(db_err)?;
             let mut audit = txn.open_table(AUDIT).map_err(db_err)?;
-            let entry = AuditRecord::restore(state.version, &meta, state.flags.len(), sdk_keys);
+            let entry = AuditRecord::restore(state.version, &meta, &state, sdk_keys);
             audit
                 .insert((e, state.version), encode(&entry)?.as_slice())
                 .map_err(db_err)?;

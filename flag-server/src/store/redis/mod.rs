@@ -12,11 +12,12 @@
 //! | `P:lease:N` | string | the holder of lease `N`, with an expiry |
 //! | `P:{E}:version` | string | the environment's version; the environment exists iff it does |
 //! | `P:{E}:flags` | hash | flag key → `{"version": V, "flag": {...}}` |
+//! | `P:{E}:segments` | hash | segment key → the segment's contract JSON |
 //! | `P:{E}:log` | stream | the change log; entry id `<version>-1`, trimmed to the log length |
 //! | `P:{E}:audit` | sorted set | audit entries scored by version, trimmed to the audit length |
 //! | `P:{E}:usage` | hash | `y:<key>`, `n:<key>` counts and `l:<key>` last period end (ms) |
 //!
-//! Every flag write is one Lua script (`write.lua`): checks, flags, version, audit and change
+//! Every flag and segment write is one Lua script (`write.lua`): checks, flags, version, audit and change
 //! log, all or nothing. The script runs every check before its first write, and Redis refuses
 //! a writing script up front when it is out of memory, so a failed check or a full Redis
 //! leaves nothing behind. Creating and deleting an environment touch `P:envs` (and `P:sdk_keys`)
@@ -307,39 +308,6 @@ impl RedisStore {
         }
     }
 
-    /// Decodes change-log entries of `env`.
-    fn changes(&self, env: &EnvName, ids: &[StreamId]) -> Result<Vec<Change>> {
-        ids.iter()
-            .map(|entry| {
-                let version = id_version(&entry.id)?;
-                let event = match entry.get::<String>("op").as_deref() {
-                    Some("put") => {
-                        let rec: String = entry
-                            .get("flag")
-                            .ok_or_else(|| corrupt("change without flag"))?;
-                        ChangeEvent::Put {
-                            flag: decode_flag(rec.as_bytes())?,
-                        }
-                    }
-                    Some("delete") => {
-                        let key: String = entry
-                            .get("key")
-                            .ok_or_else(|| corrupt("change without key"))?;
-                        ChangeEvent::Delete {
-                            key: FlagKey::parse(key).map_err(corrupt)?,
-                        }
-                    }
-                    other => return Err(corrupt(format!("change-log op {other:?}"))),
-                };
-                Ok(Change {
-                    environment: env.clone(),
-                    version,
-                    event,
-                })
-            })
-            .collect()
-    }
-
     /// `Ok(())` when `env` exists.
     async fn require_env(&self, env: &EnvName) -> Result<()> {
         let exists: bool = self
@@ -353,40 +321,10 @@ impl RedisStore {
     }
 }
 
-/// The script arguments of one op: kind, key, expected, flag JSON.
-fn op_args(op: &WriteOp, version_hint: &ChangeMeta) -> Result<[String; 4]> {
-    let expected = |e: &Option<u64>| e.map(|v| v.to_string()).unwrap_or_default();
-    Ok(match op {
-        WriteOp::Create(flag) => {
-            let flag = stamped(flag.clone(), 0, version_hint);
-            [
-                "c".into(),
-                flag.key.as_str().into(),
-                String::new(),
-                flag_json(&flag)?,
-            ]
-        }
-        WriteOp::Put { flag, expected: e } => {
-            let flag = stamped(flag.clone(), 0, version_hint);
-            [
-                "p".into(),
-                flag.key.as_str().into(),
-                expected(e),
-                flag_json(&flag)?,
-            ]
-        }
-        WriteOp::Delete { key, expected: e } => {
-            ["d".into(), key.as_str().into(), expected(e), String::new()]
-        }
-    })
-}
-
-/// The flag's contract JSON, as the script wraps it into a [`FlagRecord`].
-fn flag_json(flag: &Flag) -> Result<String> {
-    serde_json::to_string(&FlagRecord::of(flag).flag).map_err(corrupt)
-}
-
 mod events;
 mod keys;
+mod ops;
 mod recovery;
+
+use ops::op_args;
 mod store_impl;

@@ -11,18 +11,24 @@ impl RedisStore {
         meta: &ChangeMeta,
     ) -> Result<bool> {
         let env = &state.environment;
-        let entry = AuditRecord::restore(state.version, meta, state.flags.len(), sdk_keys);
+        let entry = AuditRecord::restore(state.version, meta, state, sdk_keys);
         let mut inv = self.restore_env_script.prepare_invoke();
         inv.key(self.key(env, "version"))
             .key(self.key(env, "flags"))
             .key(self.key(env, "log"))
             .key(self.key(env, "audit"))
+            .key(self.key(env, "segments"))
             .arg(state.version)
             .arg(self.limits.audit_len)
-            .arg(String::from_utf8(encode(&entry)?).map_err(corrupt)?);
+            .arg(String::from_utf8(encode(&entry)?).map_err(corrupt)?)
+            .arg(state.flags.len());
         for flag in &state.flags {
             inv.arg(flag.key.as_str())
                 .arg(String::from_utf8(encode(&FlagRecord::of(flag))?).map_err(corrupt)?);
+        }
+        for segment in &state.segments {
+            inv.arg(segment.key.as_str())
+                .arg(crate::store::record::segment_json(segment)?);
         }
         let mut c = self.conn();
         let written: i64 = bounded(CALL_TIMEOUT, inv.invoke_async(&mut c)).await?;

@@ -9,6 +9,7 @@ use flag_sdk::EnvName;
 use redis::streams::{StreamRangeReply, StreamReadReply};
 
 use super::*;
+use crate::store::record::{decode_segment, env_changed, segment_not_found};
 
 #[async_trait]
 impl Store for RedisStore {
@@ -79,6 +80,7 @@ impl Store for RedisStore {
                 .key(self.key(env, "log"))
                 .key(self.key(env, "audit"))
                 .key(self.key(env, "usage"))
+                .key(self.key(env, "segments"))
                 .invoke_async(&mut c),
         )
         .await?;
@@ -115,8 +117,10 @@ impl Store for RedisStore {
         let mut pipe = redis::pipe();
         pipe.atomic()
             .get(self.key(env, "version"))
-            .hvals(self.key(env, "flags"));
-        let (version, records): (Option<u64>, Vec<String>) = self.atomic(&pipe).await?;
+            .hvals(self.key(env, "flags"))
+            .hvals(self.key(env, "segments"));
+        let (version, records, segment_records): (Option<u64>, Vec<String>, Vec<String>) =
+            self.atomic(&pipe).await?;
         let Some(version) = version else {
             return Err(self.missing_env(env).await);
         };
@@ -125,10 +129,16 @@ impl Store for RedisStore {
             .map(|r| decode_flag(r.as_bytes()))
             .collect::<Result<Vec<_>>>()?;
         flags.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut segments = segment_records
+            .iter()
+            .map(|r| decode_segment(r.as_bytes()))
+            .collect::<Result<Vec<_>>>()?;
+        segments.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(EnvState {
             environment: env.clone(),
             version,
             flags,
+            segments,
         })
     }
 
@@ -142,9 +152,10 @@ impl Store for RedisStore {
         }
     }
 
-    async fn write(
+    async fn write_at(
         &self,
         env: &EnvName,
+        at: Option<u64>,
         ops: Vec<WriteOp>,
         meta: &ChangeMeta,
     ) -> Result<Vec<Change>> {
@@ -158,9 +169,11 @@ impl Store for RedisStore {
             .key(self.key(env, "flags"))
             .key(self.key(env, "log"))
             .key(self.key(env, "audit"))
+            .key(self.key(env, "segments"))
             .arg(self.limits.change_log_len)
             .arg(self.limits.audit_len)
-            .arg(meta_json);
+            .arg(meta_json)
+            .arg(at.map(|v| v.to_string()).unwrap_or_default());
         for op in &ops {
             for a in op_args(op, meta)? {
                 inv.arg(a);
@@ -172,6 +185,13 @@ impl Store for RedisStore {
         match arg(0) {
             "OK" => {}
             "ENV" => return Err(self.missing_env(env).await),
+            "CHANGED" => {
+                return Err(env_changed(
+                    at.unwrap_or_default(),
+                    arg(1).parse().unwrap_or_default(),
+                ))
+            }
+            "SMISSING" => return Err(segment_not_found(arg(1))),
             "EXISTS" => return Err(flag_exists(arg(1))),
             "MISSING" => return Err(flag_not_found(arg(1))),
             "STALE" => {
@@ -191,19 +211,7 @@ impl Store for RedisStore {
         Ok(ops
             .into_iter()
             .zip(first..)
-            .map(|(op, version)| {
-                let event = match op {
-                    WriteOp::Create(flag) | WriteOp::Put { flag, .. } => ChangeEvent::Put {
-                        flag: stamped(flag, version, meta),
-                    },
-                    WriteOp::Delete { key, .. } => ChangeEvent::Delete { key },
-                };
-                Change {
-                    environment: env.clone(),
-                    version,
-                    event,
-                }
-            })
+            .map(|(op, version)| ops::change_of(env, op, version, meta))
             .collect())
     }
 
