@@ -60,13 +60,15 @@ impl From<StoreError> for ApiError {
             StoreError::EnvNotFound(env) => {
                 ApiError::NotFound(format!("environment \"{env}\" does not exist"))
             }
-            StoreError::FlagNotFound(_) | StoreError::SdkKeyNotFound(_) => {
-                ApiError::NotFound(e.to_string())
-            }
+            StoreError::FlagNotFound(_)
+            | StoreError::SdkKeyNotFound(_)
+            | StoreError::SegmentNotFound(_) => ApiError::NotFound(e.to_string()),
             StoreError::FlagExists(_) | StoreError::SdkKeyExists(_) => {
                 ApiError::Conflict(e.to_string())
             }
-            StoreError::Stale { .. } => ApiError::PreconditionFailed(e.to_string()),
+            StoreError::Stale { .. } | StoreError::EnvChanged { .. } => {
+                ApiError::PreconditionFailed(e.to_string())
+            }
             StoreError::InvalidArgument(m) => ApiError::BadRequest(m),
             StoreError::Unavailable(m) => ApiError::Unavailable(m),
             StoreError::Internal(m) => ApiError::Internal(m),
@@ -79,10 +81,12 @@ impl From<ServiceError> for ApiError {
         match e {
             ServiceError::Store(e) => e.into(),
             ServiceError::Invalid(e) => ApiError::Invalid(e),
-            ServiceError::FlagNotFound { .. } | ServiceError::SdkKeyNotFound { .. } => {
-                ApiError::NotFound(e.to_string())
+            ServiceError::FlagNotFound { .. }
+            | ServiceError::SdkKeyNotFound { .. }
+            | ServiceError::SegmentNotFound { .. } => ApiError::NotFound(e.to_string()),
+            ServiceError::FlagExists { .. } | ServiceError::InUse(_) => {
+                ApiError::Conflict(e.to_string())
             }
-            ServiceError::FlagExists { .. } => ApiError::Conflict(e.to_string()),
             ServiceError::Stale { .. } | ServiceError::KeptChanging(_) => {
                 ApiError::PreconditionFailed(e.to_string())
             }

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use flag_sdk::wire::{ApplyRequest, Plan};
-use flag_sdk::{EnvName, FlagInput, FlagSpec, ValidationErrors};
+use flag_sdk::{EnvName, FlagInput, FlagSpec, Segment, SegmentInput, ValidationErrors};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -55,10 +55,18 @@ pub async fn apply(
     super::input::expect_object(&body.0)?;
     let doc: ApplyRequest = parse_json(&body.0)?;
     let wanted = parse_flags(doc.flags)?;
+    let segments = doc.segments.map(parse_segments).transpose()?;
     let meta = change_meta(&req, &admin)?;
     let plan = state
         .service
-        .apply(&env, &wanted, query.prune, query.dry_run, &meta)
+        .apply(
+            &env,
+            &wanted,
+            segments.as_deref(),
+            query.prune,
+            query.dry_run,
+            &meta,
+        )
         .await?;
     Ok(super::json_response(StatusCode::OK, &plan))
 }
@@ -92,4 +100,35 @@ fn parse_flags(values: Vec<serde_json::Value>) -> Result<Vec<FlagSpec>> {
     }
     errors.into_result()?;
     Ok(flags)
+}
+
+/// Validates every segment of the document, reporting every problem with its path.
+fn parse_segments(values: Vec<serde_json::Value>) -> Result<Vec<Segment>> {
+    let mut errors = ValidationErrors::default();
+    let mut segments = Vec::with_capacity(values.len());
+    let mut seen = HashSet::new();
+    for (i, value) in values.into_iter().enumerate() {
+        let prefix = format!("segments[{i}]");
+        if !value.is_object() {
+            errors.push(prefix, "a segment is a JSON object");
+            continue;
+        }
+        match SegmentInput::from_value(value).and_then(|input| input.validate()) {
+            Ok(segment) => {
+                if !seen.insert(segment.key.clone()) {
+                    errors.push(
+                        format!("{prefix}.key"),
+                        format!(
+                            "duplicate key {:?}: each segment may appear once",
+                            segment.key.as_str()
+                        ),
+                    );
+                }
+                segments.push(segment);
+            }
+            Err(e) => errors.0.extend(e.prefixed(&prefix).0),
+        }
+    }
+    errors.into_result()?;
+    Ok(segments)
 }

@@ -11,6 +11,7 @@ pub mod problem;
 pub mod query;
 pub mod sdk;
 pub mod sdk_keys;
+pub mod segments;
 pub mod stream;
 
 use actix_web::{web, HttpResponse};
@@ -88,6 +89,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::patch().to(flags::patch))
                         .route(web::delete().to(flags::delete))
                         .default_service(not_allowed("GET, PUT, PATCH, DELETE")),
+                )
+                .service(
+                    web::resource("/environments/{env}/segments")
+                        .route(web::get().to(segments::list))
+                        .default_service(not_allowed("GET")),
+                )
+                .service(
+                    web::resource("/environments/{env}/segments/{key}")
+                        .route(web::get().to(segments::get))
+                        .route(web::put().to(segments::replace))
+                        .route(web::delete().to(segments::delete))
+                        .default_service(not_allowed("GET, PUT, DELETE")),
                 )
                 .service(
                     web::resource("/environments/{env}/apply")

@@ -40,6 +40,7 @@ use contract::{BearerAuth, Contract, StoredFlagSchema};
     paths(
         api::environments::list, api::environments::create, api::environments::delete,
         api::flags::list, api::flags::create, api::flags::get, api::flags::replace, api::flags::patch, api::flags::delete,
+        api::segments::list, api::segments::get, api::segments::replace, api::segments::delete,
         api::apply::apply, api::audit::list,
         api::sdk_keys::create, api::sdk_keys::list, api::sdk_keys::revoke,
         api::stream::environment_stream, api::stream::sdk_stream,
@@ -51,6 +52,7 @@ use contract::{BearerAuth, Contract, StoredFlagSchema};
     tags(
         (name = "environments", description = "Environments"),
         (name = "flags", description = "Flags of an environment"),
+        (name = "segments", description = "Segments of an environment, named by `in_segment` / `not_in_segment` conditions"),
         (name = "audit", description = "Change history"),
         (name = "sdk-keys", description = "SDK keys"),
         (name = "stream", description = "Server-Sent Events"),

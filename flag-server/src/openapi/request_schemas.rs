@@ -245,6 +245,39 @@ pub struct FlagPatchDoc {
 #[schema(as = ApplyDocument)]
 pub struct ApplyDocumentDoc {
     flags: Vec<FlagInputDoc>,
+    /// The segments the environment should hold; absent: segments are left as they are.
+    /// Applied before the flags, so flags can reference them.
+    #[schema(required = false)]
+    segments: Vec<SegmentInputDoc>,
+}
+
+/// A segment as sent by a client (`PUT .../segments/{key}`, `apply`): its key must equal the
+/// path's. A context is in the segment when the referencing condition's attribute is one of
+/// `included`; or else when it is not one of `excluded` and the segment has conditions and
+/// all of them match. Unknown fields are rejected.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = SegmentInput)]
+pub struct SegmentInputDoc {
+    /// `^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`
+    #[schema(
+        example = "beta-testers",
+        pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$",
+        max_length = 128
+    )]
+    pub key: String,
+    /// At most 4096 bytes. Default empty.
+    #[schema(required = false, max_length = 4096)]
+    pub description: String,
+    /// Values always in the segment: at most 10000 strings of at most 1024 bytes. Default empty.
+    #[schema(required = false, max_items = 10000)]
+    pub included: Vec<String>,
+    /// Values never in it (unless also included): as `included`. Default empty.
+    #[schema(required = false, max_items = 10000)]
+    pub excluded: Vec<String>,
+    /// At most 20 conditions; `in_segment` / `not_in_segment` are not allowed here. Default empty.
+    #[schema(required = false, max_items = 20)]
+    pub conditions: Vec<ConditionDoc>,
 }
 
 #[cfg(test)]
@@ -288,6 +321,7 @@ mod tests {
         assert_eq!(fields::<FlagPatchDoc>(), patch);
         assert_eq!(fields::<ConditionsRuleDoc>(), fields::<flag_sdk::Rule>());
         assert_eq!(fields::<ConditionDoc>(), fields::<flag_sdk::Condition>());
+        assert_eq!(fields::<SegmentInputDoc>(), fields::<flag_sdk::Segment>());
         // What a client may send is what `FlagInput` reads (every field given, so that none
         // is left out of its JSON as a default).
         let input = serde_json::to_value(

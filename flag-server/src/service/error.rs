@@ -48,6 +48,18 @@ pub enum ServiceError {
         /// The key's id.
         id: String,
     },
+    /// No such segment in the environment.
+    #[error("segment {key:?} does not exist in environment \"{env}\"")]
+    SegmentNotFound {
+        /// The environment.
+        env: EnvName,
+        /// The segment's key.
+        key: String,
+    },
+    /// A delete refused because other flags use the thing (a segment, a prerequisite flag);
+    /// the message names them.
+    #[error("{0}")]
+    InUse(String),
     /// A bug: something the service relies on did not hold.
     #[error("internal error: {0}")]
     Internal(String),

@@ -2,11 +2,25 @@
 
 use flag_sdk::{EnvName, Flag, FlagInput, FlagKey, FlagSpec, ValidationErrors};
 
+use super::references::{quoted, After};
 use super::{Result, Service, ServiceError};
+use crate::hub::EnvView;
 use crate::store::{Change, ChangeEvent, ChangeMeta, StoreError, WriteOp};
 
 /// How often a PATCH without `If-Match` retries when a concurrent write got in first.
 const PATCH_ATTEMPTS: usize = 20;
+
+/// How often a write checked against the whole environment retries when the environment
+/// changed between the check and the write.
+pub(super) const CHECKED_ATTEMPTS: usize = 20;
+
+/// Checks the references of `spec` against `view` with `spec` written: the version the write
+/// must be made at (when the check depended on other flags or segments), or the problems.
+fn checked(view: &EnvView, spec: &FlagSpec) -> Result<Option<u64>> {
+    let after = After::of(view).with(spec);
+    after.check_write(spec).into_result()?;
+    Ok(after.depends_on_others(spec).then_some(view.version))
+}
 
 /// Checks that a flag body's key equals the key in the path, when there is one.
 pub fn check_key(input: &FlagInput, path_key: Option<&FlagKey>) -> Result<(), ValidationErrors> {
@@ -57,18 +71,26 @@ impl Service {
     ) -> Result<Flag> {
         // Caught up with the store first (one round trip): a store that went back to an older
         // state is brought forward before anything is written on top of it.
-        self.hub.fresh_view(env).await?;
         let key = spec.key.to_string();
         let changes = self
-            .store_write(env, vec![WriteOp::Create(spec.into())], meta)
-            .await
-            .map_err(|e| match e {
-                StoreError::FlagExists(_) => ServiceError::FlagExists {
-                    env: env.clone(),
-                    key,
+            .write_checked(
+                env,
+                meta,
+                |view| {
+                    Ok((
+                        vec![WriteOp::Create(spec.clone().into())],
+                        checked(view, &spec)?,
+                    ))
                 },
-                e => e.into(),
-            })?;
+                |e| match e {
+                    StoreError::FlagExists(_) => ServiceError::FlagExists {
+                        env: env.clone(),
+                        key: key.clone(),
+                    },
+                    e => e.into(),
+                },
+            )
+            .await?;
         written_flag(changes)
     }
 
@@ -82,16 +104,22 @@ impl Service {
         meta: &ChangeMeta,
     ) -> Result<(Flag, bool)> {
         let key = spec.key.clone();
-        let view = self.hub.fresh_view(env).await?;
-        let existed = view.snapshot.flag(key.as_str()).is_some();
-        let op = WriteOp::Put {
-            flag: spec.into(),
-            expected,
-        };
+        let mut existed = false;
         let changes = self
-            .store_write(env, vec![op], meta)
-            .await
-            .map_err(|e| flag_error(e, env, &key, expected))?;
+            .write_checked(
+                env,
+                meta,
+                |view| {
+                    existed = view.snapshot.flag(key.as_str()).is_some();
+                    let op = WriteOp::Put {
+                        flag: spec.clone().into(),
+                        expected,
+                    };
+                    Ok((vec![op], checked(view, &spec)?))
+                },
+                |e| flag_error(e, env, &key, expected),
+            )
+            .await?;
         Ok((written_flag(changes)?, !existed && expected.is_none()))
     }
 
@@ -103,14 +131,27 @@ impl Service {
         expected: Option<u64>,
         meta: &ChangeMeta,
     ) -> Result<()> {
-        self.hub.fresh_view(env).await?;
-        let op = WriteOp::Delete {
-            key: key.clone(),
-            expected,
-        };
-        self.store_write(env, vec![op], meta)
-            .await
-            .map_err(|e| flag_error(e, env, key, expected))?;
+        self.write_checked(
+            env,
+            meta,
+            |view| {
+                let dependents = After::of(view).dependents(key.as_str());
+                if !dependents.is_empty() {
+                    return Err(ServiceError::InUse(format!(
+                        "flag {:?} is a prerequisite of {}: change those first",
+                        key.as_str(),
+                        quoted(&dependents)
+                    )));
+                }
+                let op = WriteOp::Delete {
+                    key: key.clone(),
+                    expected,
+                };
+                Ok((vec![op], Some(view.version)))
+            },
+            |e| flag_error(e, env, key, expected),
+        )
+        .await?;
         Ok(())
     }
 
@@ -151,12 +192,17 @@ impl Service {
                 });
             }
             let spec = merged(&current.spec, patch, key)?;
+            let at = checked(&view, &spec)?;
             let op = WriteOp::Put {
                 flag: spec.into(),
                 expected: Some(expected),
             };
-            match self.store_write(env, vec![op], meta).await {
+            match self.store_write_at(env, at, vec![op], meta).await {
                 Ok(changes) => return written_flag(changes),
+                Err(StoreError::EnvChanged { .. }) => {
+                    // Checked against an older environment: check again.
+                    self.hub.sync(env).await?;
+                }
                 Err(StoreError::Stale { .. }) if wanted.is_none() => {
                     // Someone else wrote first: patch their version instead.
                     self.hub.sync(env).await?;
@@ -177,7 +223,42 @@ impl Service {
         ops: Vec<WriteOp>,
         meta: &ChangeMeta,
     ) -> Result<Vec<Change>, StoreError> {
-        let changes = self.store.write(env, ops, meta).await?;
+        self.store_write_at(env, None, ops, meta).await
+    }
+
+    /// A write prepared by `prepare` from the current view (checks, then ops and the version
+    /// they must be written at), prepared again when the environment changed in between.
+    /// `map` turns the store's refusal into the caller's error.
+    pub(super) async fn write_checked(
+        &self,
+        env: &EnvName,
+        meta: &ChangeMeta,
+        mut prepare: impl FnMut(&EnvView) -> Result<(Vec<WriteOp>, Option<u64>)>,
+        map: impl Fn(StoreError) -> ServiceError,
+    ) -> Result<Vec<Change>> {
+        for _ in 0..CHECKED_ATTEMPTS {
+            let view = self.hub.fresh_view(env).await?;
+            let (ops, at) = prepare(&view)?;
+            match self.store_write_at(env, at, ops, meta).await {
+                Ok(changes) => return Ok(changes),
+                Err(StoreError::EnvChanged { .. }) => continue,
+                Err(e) => return Err(map(e)),
+            }
+        }
+        Err(ServiceError::KeptChanging(
+            "the environment kept changing under concurrent writes; try again".into(),
+        ))
+    }
+
+    /// [`Service::store_write`] only when the environment is at version `at` (when given).
+    pub(super) async fn store_write_at(
+        &self,
+        env: &EnvName,
+        at: Option<u64>,
+        ops: Vec<WriteOp>,
+        meta: &ChangeMeta,
+    ) -> Result<Vec<Change>, StoreError> {
+        let changes = self.store.write_at(env, at, ops, meta).await?;
         if let Err(e) = self.hub.apply(changes.clone()).await {
             // Written, but not yet visible here: the follower will catch up.
             tracing::warn!(environment = %env, error = %e, "applying a write to memory failed");

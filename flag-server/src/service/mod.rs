@@ -7,6 +7,8 @@
 mod apply;
 mod error;
 mod flags;
+mod references;
+mod segments;
 
 pub use error::{Result, ServiceError};
 pub use flags::check_key;

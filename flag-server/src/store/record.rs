@@ -62,7 +62,12 @@ pub(crate) struct AuditRecord {
 
 impl AuditRecord {
     /// The entry of a restore at `version` (see `Store::restore_environment`).
-    pub fn restore(version: u64, meta: &ChangeMeta, state: &EnvState, sdk_keys: u64) -> AuditRecord {
+    pub fn restore(
+        version: u64,
+        meta: &ChangeMeta,
+        state: &EnvState,
+        sdk_keys: u64,
+    ) -> AuditRecord {
         AuditRecord {
             version,
             action: AuditAction::Restore,

@@ -19,18 +19,16 @@ use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use flag_sdk::{EnvName, FlagKey};
+use flag_sdk::EnvName;
 use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
-use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use super::record::{
-    corrupt, decode, decode_flag, encode, env_not_found, flag_exists, flag_not_found,
-    sdk_key_not_found, stale, stamped, AuditRecord, FlagRecord, MetaRecord,
+    corrupt, decode, decode_flag, encode, env_not_found, sdk_key_not_found, AuditRecord, FlagRecord,
 };
 use super::{
-    AuditAction, AuditEntry, Change, ChangeEvent, ChangeMeta, EnvState, EventCursor, FlagUsage,
-    Limits, Replay, SdkKeyRecord, Store, StoreEvent, WriteOp,
+    AuditEntry, Change, ChangeMeta, EnvState, EventCursor, FlagUsage, Limits, Replay, SdkKeyRecord,
+    Store, StoreEvent, WriteOp,
 };
 use crate::store::{Result, StoreError};
 

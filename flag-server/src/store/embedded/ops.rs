@@ -60,9 +60,7 @@ pub(super) fn apply(
         version += 1;
         let key = op.key().as_str().to_owned();
         let w = match op {
-            WriteOp::PutSegment(_) | WriteOp::DeleteSegment(_) => {
-                segment_op(&mut segments, e, op)?
-            }
+            WriteOp::PutSegment(_) | WriteOp::DeleteSegment(_) => segment_op(&mut segments, e, op)?,
             op => flag_op(&mut flags, e, op, version, meta)?,
         };
         log.insert((e, version), encode(&w.log)?.as_slice())

@@ -38,18 +38,17 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use flag_sdk::{EnvName, Flag, FlagKey};
+use flag_sdk::EnvName;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
-use redis::streams::StreamId;
 use redis::{AsyncConnectionConfig, Client, ErrorKind, RedisError, Script, ServerErrorKind};
 
 use super::record::{
     corrupt, decode, decode_flag, encode, env_not_found, flag_exists, flag_not_found,
-    sdk_key_not_found, stale, stamped, AuditRecord, FlagRecord, MetaRecord,
+    sdk_key_not_found, stale, AuditRecord, FlagRecord, MetaRecord,
 };
 use super::{
-    unavailable, AuditEntry, Change, ChangeEvent, ChangeMeta, Durability, EnvState, EventCursor,
-    FlagUsage, Limits, Replay, SdkKeyRecord, Store, StoreEvent, WriteOp,
+    unavailable, AuditEntry, Change, ChangeMeta, Durability, EnvState, EventCursor, FlagUsage,
+    Limits, Replay, SdkKeyRecord, Store, StoreEvent, WriteOp,
 };
 use crate::store::{Result, StoreError};
 

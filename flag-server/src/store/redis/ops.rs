@@ -41,9 +41,12 @@ pub(super) fn op_args(op: &WriteOp, version_hint: &ChangeMeta) -> Result<[String
             String::new(),
             segment_json(segment)?,
         ],
-        WriteOp::DeleteSegment(key) => {
-            ["x".into(), key.as_str().into(), String::new(), String::new()]
-        }
+        WriteOp::DeleteSegment(key) => [
+            "x".into(),
+            key.as_str().into(),
+            String::new(),
+            String::new(),
+        ],
     })
 }
 
