@@ -161,6 +161,9 @@ pub enum Command {
         flag-cli --env production sdk-keys list"
     )]
     SdkKeys(SdkKeysCommand),
+    /// List, show, write and delete the segments of an environment.
+    #[command(subcommand)]
+    Segments(crate::commands::segments::SegmentsCommand),
 }
 
 /// `env` subcommands.

@@ -5,6 +5,7 @@ mod explain;
 mod flags;
 mod release;
 mod sdk_keys;
+pub(crate) mod segments;
 mod sync;
 mod watch;
 
@@ -95,5 +96,6 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Watch { count } => watch::run(&ctx, count).await,
         Command::Explain { key, ctx: attrs } => explain::run(&ctx, &key, &attrs).await,
         Command::SdkKeys(c) => sdk_keys::run(&ctx, c).await,
+        Command::Segments(c) => segments::run(&ctx, c).await,
     }
 }

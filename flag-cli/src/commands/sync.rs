@@ -36,7 +36,16 @@ const FIELD_ORDER: &[&str] = &[
 pub async fn export(ctx: &Ctx, file: Option<&Path>) -> Result<Outcome> {
     let list = fetch_all(ctx).await?;
     let flags: Vec<&FlagSpec> = list.flags.iter().map(|f| &f.flag.spec).collect();
-    let doc = document(&flags)?;
+    let mut doc = document(&flags)?;
+    // Segments only when the environment has any: the document of an environment without
+    // segments stays exactly `{flags: [...]}`.
+    let segments = super::segments::fetch_segments(ctx).await?.segments;
+    if let (false, Yaml::Mapping(m)) = (segments.is_empty(), &mut doc) {
+        m.insert(
+            "segments".into(),
+            super::segments::export_segments(&segments)?,
+        );
+    }
     let as_json = match file {
         Some(p) => is_json(p),
         None => ctx.output == Output::Json,

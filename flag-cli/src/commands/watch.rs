@@ -146,6 +146,36 @@ fn print_event(ctx: &Ctx, event: StreamEvent) -> Result<bool> {
             }
             Ok(true)
         }
+        StreamEvent::SegmentPut { version, data } => {
+            let key = data
+                .segment
+                .get("key")
+                .cloned()
+                .unwrap_or(serde_json::Value::Null);
+            match ctx.output {
+                Output::Json => output::json_line(&json!({
+                    "time": now, "version": version, "type": "segment_put", "key": key,
+                    "segment": data.segment,
+                }))?,
+                Output::Table => output::line(format!(
+                    "{now}  v{version:<6} segment put     {}",
+                    key.as_str().unwrap_or_default()
+                ))?,
+            }
+            Ok(true)
+        }
+        StreamEvent::SegmentDelete { version, data } => {
+            let key = data.key;
+            match ctx.output {
+                Output::Json => output::json_line(&json!({
+                    "time": now, "version": version, "type": "segment_delete", "key": key,
+                }))?,
+                Output::Table => {
+                    output::line(format!("{now}  v{version:<6} segment delete  {key}"))?
+                }
+            }
+            Ok(true)
+        }
         StreamEvent::Other { .. } => Ok(false),
     }
 }

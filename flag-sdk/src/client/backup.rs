@@ -87,6 +87,12 @@ pub(crate) async fn writer(
                 .into_iter()
                 .map(Flag::to_value)
                 .collect(),
+            segments: view
+                .snapshot
+                .segments()
+                .into_iter()
+                .map(crate::Segment::to_value)
+                .collect(),
         };
         let bytes = match serde_json::to_vec_pretty(&doc) {
             Ok(b) => b,

@@ -97,6 +97,7 @@ impl FlagClient {
                 environment: "offline".into(),
                 version: 0,
                 flags,
+                segments: Vec::new(),
             },
             Origin::Local,
         );

@@ -296,6 +296,12 @@ fn handle(shared: &Shared, event: StreamEvent) -> Outcome {
             shared.apply_put(flag, &key, version)
         }
         StreamEvent::Delete { version, data } => shared.apply_delete(&data.key, version),
+        StreamEvent::SegmentPut { version, data } => {
+            shared.apply_segment_put(data.segment, version)
+        }
+        StreamEvent::SegmentDelete { version, data } => {
+            shared.apply_segment_delete(&data.key, version)
+        }
         // Unknown event types are for newer clients.
         StreamEvent::Other { .. } => Outcome::Stale,
     }

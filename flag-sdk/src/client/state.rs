@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use super::status::StatusCell;
 use super::usage::{next_table, CounterTable, Usage};
 use crate::wire::SnapshotBody;
-use crate::{Context, Evaluation, Flag, Snapshot};
+use crate::{Context, Evaluation, Flag, Segment, Snapshot};
 
 /// What evaluation reads: a compiled snapshot and the counters of its flags.
 #[derive(Debug, Default)]
@@ -182,7 +182,22 @@ impl Shared {
                 Err(e) => rejected.push((key, e.to_string())),
             }
         }
-        let mut next = Snapshot::compile(&wire.environment, wire.version, flags);
+        let mut segments = Vec::with_capacity(wire.segments.len());
+        for value in wire.segments {
+            let key = value.get("key").and_then(|k| k.as_str()).map(str::to_owned);
+            match Segment::from_value(value) {
+                Ok(segment) => segments.push(segment),
+                Err(e) => {
+                    tracing::warn!(segment = ?key, problem = %e, "left out an invalid segment");
+                    // Keep the last good version of that segment rather than dropping it.
+                    if let Some(old) = key.as_deref().and_then(|k| prev.snapshot.segment(k)) {
+                        segments.push(old.clone());
+                    }
+                }
+            }
+        }
+        let mut next =
+            Snapshot::compile_with_segments(&wire.environment, wire.version, flags, segments);
         for (key, message) in rejected {
             tracing::warn!(flag = %key, problem = %message, "left out an invalid flag");
             // Keep the last good version of that flag rather than dropping it.
@@ -233,6 +248,38 @@ impl Shared {
             other => return other,
         }
         self.install(prev.snapshot.with_delete(key, version), true);
+        Outcome::Applied
+    }
+
+    /// Applies a `segment_put` event at `version` (an invalid segment keeps its previous
+    /// version).
+    pub(crate) fn apply_segment_put(&self, segment: serde_json::Value, version: u64) -> Outcome {
+        let _w = self.write.lock().unwrap_or_else(|e| e.into_inner());
+        let prev = self.view.load_full();
+        match self.check_order(prev.snapshot.version(), version) {
+            Outcome::Applied => {}
+            other => return other,
+        }
+        let next = match Segment::from_value(segment) {
+            Ok(segment) => prev.snapshot.with_segment_put(segment, version),
+            Err(e) => {
+                tracing::warn!(problem = %e, "kept the previous version of an invalid segment");
+                prev.snapshot.with_delete("", version)
+            }
+        };
+        self.install(next, true);
+        Outcome::Applied
+    }
+
+    /// Applies a `segment_delete` event at `version`.
+    pub(crate) fn apply_segment_delete(&self, key: &str, version: u64) -> Outcome {
+        let _w = self.write.lock().unwrap_or_else(|e| e.into_inner());
+        let prev = self.view.load_full();
+        match self.check_order(prev.snapshot.version(), version) {
+            Outcome::Applied => {}
+            other => return other,
+        }
+        self.install(prev.snapshot.with_segment_delete(key, version), true);
         Outcome::Applied
     }
 

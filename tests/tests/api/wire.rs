@@ -100,6 +100,7 @@ async fn admin_answers_are_the_wire_types() {
     changed["percentage"] = json!(50);
     let request = ApplyRequest {
         flags: vec![changed, json!({"key": "fresh", "enabled": false})],
+        segments: None,
     };
     let body = serde_json::to_value(&request).unwrap();
     let plan: Plan = round_trip(

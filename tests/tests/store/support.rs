@@ -188,5 +188,7 @@ pub fn change_key(c: &Change) -> &str {
     match &c.event {
         ChangeEvent::Put { flag } => flag.key.as_str(),
         ChangeEvent::Delete { key } => key.as_str(),
+        ChangeEvent::SegmentPut { segment } => segment.key.as_str(),
+        ChangeEvent::SegmentDelete { key } => key.as_str(),
     }
 }
