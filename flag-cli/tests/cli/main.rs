@@ -7,5 +7,6 @@ mod explain;
 mod helpers;
 mod release;
 mod sdk_keys;
+mod segments;
 mod sync;
 mod watch;

@@ -14,5 +14,6 @@ mod ops;
 mod outage;
 mod persistence;
 mod sdk;
+mod segments;
 mod support;
 mod wire;

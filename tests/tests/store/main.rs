@@ -6,6 +6,7 @@ mod events;
 mod flags;
 mod log;
 mod records;
+mod segments;
 mod specific;
 mod support;
 
@@ -30,4 +31,7 @@ support::conformance!(
     events::events_record_environments_and_keys,
     events::identity_and_leases,
     events::restore_writes_only_when_behind,
+    segments::segments_are_written_like_flags,
+    segments::write_at_checks_the_environment_version,
+    segments::segments_are_restored_and_deleted_with_their_environment,
 );

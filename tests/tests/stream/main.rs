@@ -6,6 +6,7 @@ mod helpers;
 mod hot_path;
 mod protocol;
 mod sdk_client;
+mod segments;
 
 use std::path::Path;
 
