@@ -162,7 +162,12 @@ pub enum Command {
     )]
     SdkKeys(SdkKeysCommand),
     /// List, show, write and delete the segments of an environment.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  \
+        flag-cli --env production segments put beta-testers.yaml\n  \
+        flag-cli --env production segments list"
+    )]
     Segments(crate::commands::segments::SegmentsCommand),
 }
 

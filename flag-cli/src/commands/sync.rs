@@ -122,6 +122,13 @@ fn show(ctx: &Ctx, plan: &Plan, file: &Path, applied: bool) -> Result<()> {
     for line in plan.lines() {
         output::line(line)?;
     }
+    if let Some(s) = &plan.segments {
+        for (sign, keys) in [("+", &s.created), ("~", &s.updated), ("-", &s.deleted)] {
+            for key in keys {
+                output::line(format!("{sign} segment {key}"))?;
+            }
+        }
+    }
     let env = ctx.env_what();
     let summary = match (plan.has_drift(), applied) {
         (false, _) => format!(

@@ -235,6 +235,7 @@ pub async fn patch(
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such flag", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The flag is a prerequisite of other flags; the detail names them", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 412, description = "The flag changed since the If-Match version", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]

@@ -7,6 +7,7 @@
 mod idle;
 mod keys;
 mod sdk_outage;
+mod segment_loss;
 mod store_loss;
 mod storm;
 mod support;

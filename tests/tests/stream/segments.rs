@@ -89,9 +89,10 @@ async fn an_sdk_client_evaluates_with_live_segments() {
     let delete = raw.next_event(T).await;
     assert_eq!(delete.event, "segment_delete");
     assert_eq!(delete.data, json!({"key": "tmp"}));
+    let deleted_at = delete.version();
     wait_until("the client reaches the delete", T, || {
         let v = client.version();
-        async move { v == delete.version() }
+        async move { v == deleted_at }
     })
     .await;
 
