@@ -93,7 +93,8 @@ impl Shared {
         let view = self.view.load();
         match view.snapshot.get(key) {
             Some(flag) => {
-                let on = flag.is_enabled(ctx);
+                // With the snapshot's segments and flags (prerequisites).
+                let on = flag.enabled_of(&flag.decide(ctx, &view.snapshot.lookup(), 0));
                 if let Some(c) = view.counters.get(key) {
                     c.record(on);
                 }
@@ -114,7 +115,7 @@ impl Shared {
         let view = self.view.load();
         match view.snapshot.get(key) {
             Some(flag) => {
-                let eval = flag.evaluate(ctx);
+                let eval = flag.evaluation(flag.decide(ctx, &view.snapshot.lookup(), 0));
                 if let Some(c) = view.counters.get(key) {
                     c.record(eval.enabled);
                 }

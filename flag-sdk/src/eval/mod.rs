@@ -189,7 +189,7 @@ impl Snapshot {
         v
     }
 
-    fn lookup(&self) -> Lookup<'_> {
+    pub(crate) fn lookup(&self) -> Lookup<'_> {
         Lookup {
             flags: &self.flags,
             segments: &self.segments,
