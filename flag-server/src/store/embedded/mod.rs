@@ -24,7 +24,7 @@ use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
 use tokio::sync::watch;
 
 use super::record::{
-    corrupt, decode, decode_flag, encode, env_not_found, sdk_key_not_found, AuditRecord, FlagRecord,
+    corrupt, decode, decode_flag, encode, env_not_found, sdk_key_not_found, AuditRecord,
 };
 use super::{
     AuditEntry, Change, ChangeMeta, EnvState, EventCursor, FlagUsage, Limits, Replay, SdkKeyRecord,

@@ -4,13 +4,15 @@ use flag_sdk::{EnvName, FlagKey};
 use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
-use super::{db_err, env_version_w, trim, AUDIT, FLAGS, LOG, SEGMENTS};
+use super::{db_err, env_end, env_version_w, trim, AUDIT, ENVS, FLAGS, LOG, SEGMENTS};
 use crate::store::record::{
     corrupt, decode, decode_segment, decode_segment_value, encode, env_changed, env_not_found,
     flag_exists, flag_not_found, segment_not_found, stale, stamped, AuditRecord, FlagRecord,
     MetaRecord,
 };
-use crate::store::{AuditAction, Change, ChangeEvent, ChangeMeta, Limits, Result, WriteOp};
+use crate::store::{
+    AuditAction, Change, ChangeEvent, ChangeMeta, EnvState, Limits, Result, WriteOp,
+};
 
 /// One change-log entry as stored.
 #[derive(Debug, Serialize, Deserialize)]
@@ -259,4 +261,55 @@ pub(super) fn read_segments(
         out.push(decode_segment(v.value())?);
     }
     Ok(out)
+}
+
+/// Writes an environment's state back (see `Store::restore_environment`).
+pub(super) fn restore(
+    txn: &WriteTransaction,
+    state: &EnvState,
+    sdk_keys: u64,
+    meta: &ChangeMeta,
+    limits: Limits,
+) -> Result<bool> {
+    let e = state.environment.as_str();
+    let end = env_end(e);
+    if env_version_w(txn, e)?.is_some_and(|v| v >= state.version) {
+        return Ok(false);
+    }
+    let mut flags = txn.open_table(FLAGS).map_err(db_err)?;
+    flags
+        .retain_in((e, "")..(end.as_str(), ""), |_, _| false)
+        .map_err(db_err)?;
+    for flag in &state.flags {
+        flags
+            .insert(
+                (e, flag.key.as_str()),
+                encode(&FlagRecord::of(flag))?.as_slice(),
+            )
+            .map_err(db_err)?;
+    }
+    let mut segments = txn.open_table(SEGMENTS).map_err(db_err)?;
+    segments
+        .retain_in((e, "")..(end.as_str(), ""), |_, _| false)
+        .map_err(db_err)?;
+    for segment in &state.segments {
+        segments
+            .insert(
+                (e, segment.key.as_str()),
+                encode(&segment.to_value())?.as_slice(),
+            )
+            .map_err(db_err)?;
+    }
+    let mut log = txn.open_table(LOG).map_err(db_err)?;
+    log.retain_in((e, 0u64)..=(e, u64::MAX), |_, _| false)
+        .map_err(db_err)?;
+    let mut audit = txn.open_table(AUDIT).map_err(db_err)?;
+    let entry = AuditRecord::restore(state.version, meta, state, sdk_keys);
+    audit
+        .insert((e, state.version), encode(&entry)?.as_slice())
+        .map_err(db_err)?;
+    trim(&mut audit, e, state.version, limits.audit_len)?;
+    let mut envs = txn.open_table(ENVS).map_err(db_err)?;
+    envs.insert(e, state.version).map_err(db_err)?;
+    Ok(true)
 }

@@ -339,50 +339,8 @@ impl Store for EmbeddedStore {
         let state = state.clone();
         let meta = meta.clone();
         let limits = self.limits;
-        self.write_txn(move |txn| {
-            let e = state.environment.as_str();
-            let end = env_end(e);
-            if env_version_w(txn, e)?.is_some_and(|v| v >= state.version) {
-                return Ok(false);
-            }
-            let mut flags = txn.open_table(FLAGS).map_err(db_err)?;
-            flags
-                .retain_in((e, "")..(end.as_str(), ""), |_, _| false)
-                .map_err(db_err)?;
-            for flag in &state.flags {
-                flags
-                    .insert(
-                        (e, flag.key.as_str()),
-                        encode(&FlagRecord::of(flag))?.as_slice(),
-                    )
-                    .map_err(db_err)?;
-            }
-            let mut segments = txn.open_table(SEGMENTS).map_err(db_err)?;
-            segments
-                .retain_in((e, "")..(end.as_str(), ""), |_, _| false)
-                .map_err(db_err)?;
-            for segment in &state.segments {
-                segments
-                    .insert(
-                        (e, segment.key.as_str()),
-                        encode(&segment.to_value())?.as_slice(),
-                    )
-                    .map_err(db_err)?;
-            }
-            let mut log = txn.open_table(LOG).map_err(db_err)?;
-            log.retain_in((e, 0u64)..=(e, u64::MAX), |_, _| false)
-                .map_err(db_err)?;
-            let mut audit = txn.open_table(AUDIT).map_err(db_err)?;
-            let entry = AuditRecord::restore(state.version, &meta, &state, sdk_keys);
-            audit
-                .insert((e, state.version), encode(&entry)?.as_slice())
-                .map_err(db_err)?;
-            trim(&mut audit, e, state.version, limits.audit_len)?;
-            let mut envs = txn.open_table(ENVS).map_err(db_err)?;
-            envs.insert(e, state.version).map_err(db_err)?;
-            Ok(true)
-        })
-        .await
+        self.write_txn(move |txn| ops::restore(txn, &state, sdk_keys, &meta, limits))
+            .await
     }
 
     async fn restore_sdk_keys(&self, keys: &[SdkKeyRecord]) -> Result<usize> {
