@@ -11,6 +11,10 @@
 //!   and its change-log entry, or nothing at all is written.
 //! - An environment's version starts at 0 and increases by exactly one per change; a flag's
 //!   `version` is the environment version of the change that last wrote it.
+//! - Segments ([`WriteOp::PutSegment`], [`WriteOp::DeleteSegment`]) are written like flags:
+//!   each is one change with its version, audit entry and change-log entry, in the same
+//!   sequence. The store does not check references between flags and segments; the service
+//!   does, and writes with [`Store::write_at`] so that what it checked is what it writes on.
 //! - The change log holds the last [`Limits::change_log_len`] changes of each environment
 //!   ([`CHANGE_LOG_LEN`] by default) and the audit trail the last [`Limits::audit_len`] entries;
 //!   [`Store::changes_since`] answers [`Replay::TooOld`] when it no longer reaches back.

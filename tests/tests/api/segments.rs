@@ -56,6 +56,7 @@ async fn segment_crud() {
             .collect();
         assert_eq!(keys, ["alpha", "beta"]);
         assert_eq!(list["version"], app.env_version("production").await);
+        let _: flag_sdk::wire::SegmentList = flag_tests::wire::round_trip(&list);
 
         // Bad input: 400 with field paths, nothing written.
         let version = app.env_version("production").await;
@@ -114,6 +115,7 @@ async fn segment_crud() {
         assert_eq!(entries[0]["key"], "alpha");
         assert_eq!(entries[2]["segment_before"]["included"], json!(["u1"]));
         assert_eq!(entries[2]["segment_after"]["included"], json!(["u1", "u2"]));
+        let _: flag_sdk::wire::AuditPage = flag_tests::wire::round_trip(&audit);
     })
     .await;
 }
@@ -195,6 +197,7 @@ async fn apply_with_segments() {
         // A dry run plans the segment and changes nothing.
         let plan = json_of(apply("dry_run=true", doc.clone()).await, 200).await;
         assert_eq!(plan["segments"]["created"], json!(["beta"]), "{plan}");
+        let _: flag_sdk::wire::Plan = flag_tests::wire::round_trip(&plan);
         assert_eq!(plan["created"], json!(["f"]));
         assert_eq!(
             json_of(app.admin_get(SEGS).await, 200).await["segments"],
@@ -289,6 +292,33 @@ async fn evaluation_follows_segment_changes() {
             json!(["u1", "u2"]),
             "{snap}"
         );
+    })
+    .await;
+}
+
+/// A flag naming a segment and the segment's deletion, racing: the environment never ends up
+/// with a flag naming a missing segment.
+#[tokio::test]
+async fn racing_a_reference_and_a_delete_leaves_no_dangling_reference() {
+    on_both_stores(async |app, store| {
+        for round in 0..10 {
+            let seg = format!("s{round}");
+            let body = json!({"key": seg});
+            json_of(app.admin_put(&format!("{SEGS}/{seg}"), &body).await, 201).await;
+            let flag = for_segment(&format!("f{round}"), &seg);
+            let path = format!("{SEGS}/{seg}");
+            let (created, deleted) = tokio::join!(
+                app.admin_post("/environments/production/flags", &flag),
+                app.admin_delete(&path),
+            );
+            let (created, deleted) = (created.status().as_u16(), deleted.status().as_u16());
+            let exists = app.admin_get(&format!("{SEGS}/{seg}")).await.status() == 200;
+            match (created, deleted) {
+                (201, 409) => assert!(exists, "{store}"),
+                (400, 204) => assert!(!exists, "{store}"),
+                other => panic!("{store}: round {round}: unexpected {other:?}"),
+            }
+        }
     })
     .await;
 }
