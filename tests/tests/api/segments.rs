@@ -156,6 +156,21 @@ async fn flag_writes_check_their_references() {
         // A flag that is a prerequisite cannot be deleted; the detail names its dependents.
         let p = problem(app.admin_delete(&format!("{flags}/f")).await, 409).await;
         assert!(p["detail"].as_str().unwrap().contains("\"a\""), "{p}");
+        // Replacing a prerequisite so that a variant a dependent names is gone: 400.
+        let colour = |variants: &[&str]| {
+            let vs: Vec<Value> = variants
+                .iter()
+                .map(|v| json!({"key": v, "value": v}))
+                .collect();
+            json!({"key": "colour", "type": "string", "enabled": true, "variants": vs,
+                   "default_serve": {"variant": variants[0]}, "off_variant": variants[0]})
+        };
+        app.create_flag("production", &colour(&["blue", "green"])).await;
+        app.create_flag("production", &pre("c", "colour", "green")).await;
+        let p = problem(app.admin_put(&format!("{flags}/colour"), &colour(&["blue"])).await, 400).await;
+        assert_eq!(fields(&p), ["variants"], "{p}");
+        assert!(p["errors"][0]["message"].as_str().unwrap().contains("\"c\""), "{p}");
+        assert_eq!(app.admin_delete(&format!("{flags}/c")).await.status(), 204);
         // Once nothing uses them, both go.
         assert_eq!(app.admin_delete(&format!("{flags}/a")).await.status(), 204);
         assert_eq!(app.admin_delete(&format!("{flags}/f")).await.status(), 204);
