@@ -12,6 +12,7 @@ use flag_sdk::{EnvName, Flag, FlagInput, FlagKey, FlagSpec};
 use super::input::{change_meta, if_match, JsonBytes};
 use crate::auth::Admin;
 use crate::error::{ApiError, Result};
+use crate::openapi::params::{ChangeHeaders, EnvPath, FlagPath, WriteHeaders};
 use crate::service::{check_key, ServiceError};
 use crate::state::AppState;
 use crate::store::FlagUsage;
@@ -53,10 +54,9 @@ fn parse_flag(bytes: &[u8], path_key: Option<&FlagKey>) -> Result<FlagSpec> {
 #[utoipa::path(
     get, path = "/api/v1/environments/{env}/flags", tag = "flags",
     security(("bearer" = [])),
-    params(("env" = String, Path, description = "Environment name")),
+    params(EnvPath),
     responses(
         (status = 200, description = "The flags, sorted by key, each with its usage", body = FlagList),
-        (status = 404, description = "No such environment", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list(
@@ -89,14 +89,12 @@ pub async fn list(
 #[utoipa::path(
     post, path = "/api/v1/environments/{env}/flags", tag = "flags",
     security(("bearer" = [])),
-    params(("env" = String, Path, description = "Environment name"),
-           ("X-Change-Reason" = Option<String>, Header, description = "Why, for the audit log")),
+    params(EnvPath, ChangeHeaders),
     request_body(content = crate::openapi::FlagInputDoc, content_type = "application/json"),
     responses(
         (status = 201, description = "Created; `ETag` is its version", body = Flag),
-        (status = 400, description = "Invalid flag", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The key exists", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Store unavailable; nothing written", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid flag"),
+        (status = 409, description = "The key exists"),
     )
 )]
 pub async fn create(
@@ -123,10 +121,9 @@ pub async fn create(
 #[utoipa::path(
     get, path = "/api/v1/environments/{env}/flags/{key}", tag = "flags",
     security(("bearer" = [])),
-    params(("env" = String, Path, description = "Environment name"), ("key" = String, Path, description = "Flag key")),
+    params(FlagPath),
     responses(
         (status = 200, description = "The flag; `ETag` is its version", body = StoredFlag),
-        (status = 404, description = "No such environment or flag", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get(
@@ -154,16 +151,13 @@ pub async fn get(
 #[utoipa::path(
     put, path = "/api/v1/environments/{env}/flags/{key}", tag = "flags",
     security(("bearer" = [])),
-    params(("env" = String, Path, description = "Environment name"), ("key" = String, Path, description = "Flag key"),
-           ("If-Match" = Option<String>, Header, description = "The version read (its ETag), e.g. \"7\""),
-           ("X-Change-Reason" = Option<String>, Header, description = "Why, for the audit log")),
+    params(FlagPath, WriteHeaders),
     request_body(content = crate::openapi::FlagInputDoc, content_type = "application/json"),
     responses(
         (status = 200, description = "Replaced", body = Flag),
         (status = 201, description = "Created (no such flag and no If-Match)", body = Flag),
-        (status = 400, description = "Invalid flag, or the body's key differs from the path's", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The flag changed since the If-Match version", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Store unavailable; nothing written", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid flag, or the body's key differs from the path's"),
+        (status = 412, description = "The flag changed since the If-Match version"),
     )
 )]
 pub async fn replace(
@@ -190,15 +184,12 @@ pub async fn replace(
 #[utoipa::path(
     patch, path = "/api/v1/environments/{env}/flags/{key}", tag = "flags",
     security(("bearer" = [])),
-    params(("env" = String, Path, description = "Environment name"), ("key" = String, Path, description = "Flag key"),
-           ("If-Match" = Option<String>, Header, description = "The version read (its ETag)"),
-           ("X-Change-Reason" = Option<String>, Header, description = "Why, for the audit log")),
+    params(FlagPath, WriteHeaders),
     request_body(content = crate::openapi::FlagPatchDoc, description = "A JSON merge patch of the flag's fields", content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "Patched", body = Flag),
-        (status = 400, description = "Invalid patch or resulting flag", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such flag", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The flag changed since the If-Match version", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid patch or resulting flag"),
+        (status = 412, description = "The flag changed since the If-Match version"),
     )
 )]
 pub async fn patch(
@@ -229,13 +220,10 @@ pub async fn patch(
 #[utoipa::path(
     delete, path = "/api/v1/environments/{env}/flags/{key}", tag = "flags",
     security(("bearer" = [])),
-    params(("env" = String, Path, description = "Environment name"), ("key" = String, Path, description = "Flag key"),
-           ("If-Match" = Option<String>, Header, description = "The version read (its ETag)"),
-           ("X-Change-Reason" = Option<String>, Header, description = "Why, for the audit log")),
+    params(FlagPath, WriteHeaders),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "No such flag", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The flag changed since the If-Match version", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The flag changed since the If-Match version"),
     )
 )]
 pub async fn delete(

@@ -34,8 +34,6 @@ async fn view(state: &AppState, client: &SdkClient) -> Result<std::sync::Arc<Env
     responses(
         (status = 200, description = "`{environment, version, flags}`; the `ETag` (`\"<version>-<digest>\"`) changes with every version", body = flag_sdk::wire::SnapshotBody),
         (status = 304, description = "Not modified"),
-        (status = 401, description = "No or unknown key", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an SDK key", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn flags(
@@ -144,7 +142,7 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
     request_body(content = EvaluateRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "`{results: {key: evaluation}}`; unknown keys are `not_found`", body = flag_sdk::wire::EvaluateResponse),
-        (status = 400, description = "Bad context", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad context"),
     )
 )]
 pub async fn evaluate(
@@ -179,8 +177,7 @@ pub async fn evaluate(
     request_body(content = MetricsReport, content_type = "application/json"),
     responses(
         (status = 202, description = "Accepted"),
-        (status = 400, description = "Bad report", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Store unavailable", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad report"),
     )
 )]
 pub async fn metrics(
