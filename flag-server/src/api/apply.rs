@@ -33,7 +33,6 @@ pub struct ApplyQuery {
 /// Applies a flag document to an environment.
 #[utoipa::path(
     post, path = "/api/v1/environments/{env}/apply", tag = "flags",
-    security(("bearer" = [])),
     params(EnvPath, ApplyQuery, ChangeHeaders),
     request_body(content = crate::openapi::ApplyDocumentDoc, content_type = "application/json"),
     responses(

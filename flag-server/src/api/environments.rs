@@ -24,7 +24,6 @@ fn info(v: &EnvView) -> EnvironmentInfo {
 /// Lists the environments.
 #[utoipa::path(
     get, path = "/api/v1/environments", tag = "environments",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Every environment with its version and flag count", body = EnvironmentList),
     )
@@ -46,7 +45,6 @@ pub async fn list(_admin: Admin, state: web::Data<AppState>) -> Result<HttpRespo
 /// Creates an environment; 201 when created, 200 when it existed already.
 #[utoipa::path(
     put, path = "/api/v1/environments/{env}", tag = "environments",
-    security(("bearer" = [])),
     params(EnvPath),
     responses(
         (status = 201, description = "Created", body = EnvironmentInfo),
@@ -72,7 +70,6 @@ pub async fn create(
 /// Deletes an environment with its flags, history and SDK keys.
 #[utoipa::path(
     delete, path = "/api/v1/environments/{env}", tag = "environments",
-    security(("bearer" = [])),
     params(EnvPath),
     responses(
         (status = 204, description = "Deleted"),

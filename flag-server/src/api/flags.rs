@@ -53,7 +53,6 @@ fn parse_flag(bytes: &[u8], path_key: Option<&FlagKey>) -> Result<FlagSpec> {
 /// Lists the flags of an environment with its version.
 #[utoipa::path(
     get, path = "/api/v1/environments/{env}/flags", tag = "flags",
-    security(("bearer" = [])),
     params(EnvPath),
     responses(
         (status = 200, description = "The flags, sorted by key, each with its usage", body = FlagList),
@@ -88,7 +87,6 @@ pub async fn list(
 /// Creates a flag; 409 when the key exists.
 #[utoipa::path(
     post, path = "/api/v1/environments/{env}/flags", tag = "flags",
-    security(("bearer" = [])),
     params(EnvPath, ChangeHeaders),
     request_body(content = crate::openapi::FlagInputDoc, content_type = "application/json"),
     responses(
@@ -120,7 +118,6 @@ pub async fn create(
 /// One flag with its usage; `ETag` is its version.
 #[utoipa::path(
     get, path = "/api/v1/environments/{env}/flags/{key}", tag = "flags",
-    security(("bearer" = [])),
     params(FlagPath),
     responses(
         (status = 200, description = "The flag; `ETag` is its version", body = StoredFlag),
@@ -150,7 +147,6 @@ pub async fn get(
 /// Replaces (or creates) a flag; with `If-Match`, only when its version is still that one.
 #[utoipa::path(
     put, path = "/api/v1/environments/{env}/flags/{key}", tag = "flags",
-    security(("bearer" = [])),
     params(FlagPath, WriteHeaders),
     request_body(content = crate::openapi::FlagInputDoc, content_type = "application/json"),
     responses(
@@ -183,7 +179,6 @@ pub async fn replace(
 /// Applies a JSON merge patch (RFC 7386), e.g. `{"enabled": false}`; `If-Match` as PUT.
 #[utoipa::path(
     patch, path = "/api/v1/environments/{env}/flags/{key}", tag = "flags",
-    security(("bearer" = [])),
     params(FlagPath, WriteHeaders),
     request_body(content = crate::openapi::FlagPatchDoc, description = "A JSON merge patch of the flag's fields", content_type = "application/merge-patch+json"),
     responses(
@@ -219,7 +214,6 @@ pub async fn patch(
 /// Deletes a flag; `If-Match` as PUT.
 #[utoipa::path(
     delete, path = "/api/v1/environments/{env}/flags/{key}", tag = "flags",
-    security(("bearer" = [])),
     params(FlagPath, WriteHeaders),
     responses(
         (status = 204, description = "Deleted"),

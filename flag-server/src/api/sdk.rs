@@ -29,7 +29,6 @@ async fn view(state: &AppState, client: &SdkClient) -> Result<std::sync::Arc<Env
 /// The snapshot of the key's environment; `If-None-Match` with its ETag gives 304.
 #[utoipa::path(
     get, path = "/api/v1/sdk/flags", tag = "sdk",
-    security(("bearer" = [])),
     params(("If-None-Match" = Option<String>, Header, description = "The ETag of the snapshot held")),
     responses(
         (status = 200, description = "`{environment, version, flags}`; the `ETag` (`\"<version>-<digest>\"`) changes with every version", body = flag_sdk::wire::SnapshotBody),
@@ -138,7 +137,6 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
 /// Evaluates flags of the key's environment for a context, with reasons.
 #[utoipa::path(
     post, path = "/api/v1/sdk/evaluate", tag = "sdk",
-    security(("bearer" = [])),
     request_body(content = EvaluateRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "`{results: {key: evaluation}}`; unknown keys are `not_found`", body = flag_sdk::wire::EvaluateResponse),
@@ -173,7 +171,6 @@ pub async fn evaluate(
 /// of keys that cannot name a flag are left out.
 #[utoipa::path(
     post, path = "/api/v1/sdk/metrics", tag = "sdk",
-    security(("bearer" = [])),
     request_body(content = MetricsReport, content_type = "application/json"),
     responses(
         (status = 202, description = "Accepted"),

@@ -29,7 +29,6 @@ fn key_info(k: &SdkKeyRecord) -> SdkKeyInfo {
 /// Issues an SDK key for the environment.
 #[utoipa::path(
     post, path = "/api/v1/environments/{env}/sdk-keys", tag = "sdk-keys",
-    security(("bearer" = [])),
     params(EnvPath),
     request_body(content = Option<NewSdkKey>, content_type = "application/json"),
     responses(
@@ -72,7 +71,6 @@ pub async fn create(
 /// Lists the environment's SDK keys (no secrets, no hashes).
 #[utoipa::path(
     get, path = "/api/v1/environments/{env}/sdk-keys", tag = "sdk-keys",
-    security(("bearer" = [])),
     params(EnvPath),
     responses(
         (status = 200, description = "The keys", body = SdkKeyList),
@@ -97,7 +95,6 @@ pub async fn list(
 /// Revokes an SDK key: it stops working at once on this instance, within seconds elsewhere.
 #[utoipa::path(
     delete, path = "/api/v1/environments/{env}/sdk-keys/{id}", tag = "sdk-keys",
-    security(("bearer" = [])),
     params(SdkKeyPath),
     responses(
         (status = 204, description = "Revoked"),

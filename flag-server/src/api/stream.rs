@@ -45,7 +45,6 @@ const BATCH: usize = 256;
 /// The stream of one environment, for admins (CLI `watch`, UI).
 #[utoipa::path(
     get, path = "/api/v1/environments/{env}/stream", tag = "stream",
-    security(("bearer" = [])),
     params(EnvPath, StreamHeaders),
     responses((status = 200, description = "Server-Sent Events: snapshot, put, delete, heartbeat comments", content_type = "text/event-stream", body = String))
 )]
@@ -63,7 +62,6 @@ pub async fn environment_stream(
 /// The stream of the SDK key's environment.
 #[utoipa::path(
     get, path = "/api/v1/sdk/stream", tag = "sdk",
-    security(("bearer" = [])),
     params(StreamHeaders),
     responses((status = 200, description = "Server-Sent Events: snapshot, put, delete, heartbeat comments", content_type = "text/event-stream", body = String))
 )]

@@ -1,7 +1,7 @@
 //! Document-wide modifiers: the bearer scheme, and the answers and path grammar every
 //! operation shares.
 
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::{Modify, PartialSchema};
 
 use crate::api;
@@ -28,6 +28,7 @@ impl Modify for BearerAuth {
 /// What every operation may answer besides its own successes, and the grammar of the path
 /// names, applied to the whole document so that no operation can forget them:
 ///
+/// - every `/api/v1` route needs the bearer token (an admin token or an SDK key);
 /// - path parameters `env` and `key` carry the exact grammar of [`flag_sdk::EnvName`] and
 ///   [`flag_sdk::FlagKey`] (a name outside it is a 400);
 /// - 400 wherever the request has parameters or a body, 401 and 403 wherever a token is
@@ -129,7 +130,14 @@ impl Modify for Contract {
                 }
                 let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
                 let has_body = op.request_body.is_some();
-                let needs_token = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                // Every `/api/v1` route takes a bearer token (an admin token or an SDK key).
+                let needs_token = path.starts_with("/api/v1/");
+                if needs_token {
+                    op.security = Some(vec![SecurityRequirement::new(
+                        "bearer",
+                        Vec::<String>::new(),
+                    )]);
+                }
                 let mut add = |status: &str, description: &str| {
                     op.responses
                         .responses
