@@ -110,11 +110,7 @@ fn every_split_vector_serves_its_variant() {
         let snap = flag_sdk::Snapshot::compile("t", 1, [flag]);
         let ctx = flag_sdk::Context::new().user_id(row["value"].as_str().unwrap());
         let eval = snap.evaluate("f", &ctx);
-        assert_eq!(
-            eval.variant.as_deref(),
-            row["variant"].as_str(),
-            "{row}"
-        );
+        assert_eq!(eval.variant.as_deref(), row["variant"].as_str(), "{row}");
         assert_eq!(
             eval.reason.bucket.map(u64::from),
             row["bucket"].as_u64(),

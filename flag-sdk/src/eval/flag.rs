@@ -227,9 +227,9 @@ impl CompiledFlag {
         self.prerequisites.iter().all(|p| {
             lookup.flags.get(&*p.flag).is_some_and(|f| {
                 let served = f.decide(ctx, lookup, depth + 1).variant;
-                served.and_then(|i| f.variants.get(usize::from(i))).is_some_and(|v| {
-                    p.variants.iter().any(|want| **want == *v.key)
-                })
+                served
+                    .and_then(|i| f.variants.get(usize::from(i)))
+                    .is_some_and(|v| p.variants.iter().any(|want| **want == *v.key))
             })
         })
     }
@@ -284,7 +284,12 @@ impl CompiledFlag {
 
     /// Builds the evaluation of an outcome.
     pub(crate) fn evaluation(&self, out: Outcome<'_>) -> Evaluation {
-        let mut eval = Evaluation::new(self.enabled_of(&out), out.kind, out.rule.cloned(), out.bucket);
+        let mut eval = Evaluation::new(
+            self.enabled_of(&out),
+            out.kind,
+            out.rule.cloned(),
+            out.bucket,
+        );
         if !self.flag_type.is_boolean() {
             if let Some(v) = self.variant_of(&out) {
                 eval.variant = Some(v.key.clone());

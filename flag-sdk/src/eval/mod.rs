@@ -15,6 +15,7 @@ use crate::context::Context;
 use crate::model::{Flag, FlagType, Segment};
 
 pub use flag::CompiledFlag;
+pub(crate) use flag::Outcome;
 pub use reason::{Evaluation, Reason, ReasonKind, StringValue};
 use segment::CompiledSegment;
 
@@ -225,6 +226,21 @@ impl Snapshot {
         self.flags
             .get(key)
             .is_some_and(|f| f.enabled_of(&f.decide(ctx, &self.lookup(), 0)))
+    }
+
+    /// The flag's answer and, when it exists, whether it counts as on; for counting
+    /// evaluations without a second lookup.
+    #[inline]
+    pub(crate) fn decide_known<R>(
+        &self,
+        key: &str,
+        ctx: &Context,
+        answer: impl FnOnce(&CompiledFlag, Outcome<'_>) -> R,
+    ) -> Option<(R, bool)> {
+        let f = self.flags.get(key)?;
+        let out = f.decide(ctx, &self.lookup(), 0);
+        let on = f.enabled_of(&out);
+        Some((answer(f, out), on))
     }
 
     /// The key of the variant a flag serves a context (`on` / `off` for a boolean flag);

@@ -57,7 +57,6 @@ impl std::fmt::Write for StackWriter {
     }
 }
 
-
 /// Whether `test` holds for the text of a value (any item of a list), formatted as for
 /// hashing, without allocating.
 #[inline]

@@ -8,9 +8,9 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
+use super::condition::{check_attribute, check_len, validate_condition};
 use super::limits::*;
 use super::names::check_name;
-use super::condition::{check_attribute, check_len, validate_condition};
 use super::values::parse_instant;
 use super::variants::{
     validate_decision, validate_prerequisites, validate_variants, PrerequisiteInput, ServeInput,
@@ -257,7 +257,9 @@ impl FlagInput {
     }
 }
 
-pub(crate) fn path_error<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> ValidationErrors {
+pub(crate) fn path_error<E: std::fmt::Display>(
+    e: serde_path_to_error::Error<E>,
+) -> ValidationErrors {
     let path = e.path().to_string();
     let path = if path == "." { String::new() } else { path };
     ValidationErrors::single(path, e.inner().to_string())
@@ -303,4 +305,3 @@ fn validate_rule(
         serve,
     })
 }
-

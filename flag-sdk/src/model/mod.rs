@@ -23,13 +23,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use input::{ConditionInput, FlagInput, RuleInput};
+pub use names::{
+    EnvName, FlagKey, NameError, NameProblem, Percentage, PercentageError, MAX_ENV_LEN, MAX_KEY_LEN,
+};
 pub use references::check_references;
 pub use segment::{Segment, SegmentInput};
 pub use variants::{
     FlagType, Prerequisite, PrerequisiteInput, Serve, ServeInput, Variant, Weighted, OFF, ON,
-};
-pub use names::{
-    EnvName, FlagKey, NameError, NameProblem, Percentage, PercentageError, MAX_ENV_LEN, MAX_KEY_LEN,
 };
 
 use crate::error::ValidationErrors;

@@ -264,7 +264,10 @@ mod tests {
                 let served = [
                     (None, None),
                     (Some("blue"), Some(serde_json::json!("#0050ff"))),
-                    (Some("q\"uote"), Some(serde_json::json!({"a": [1, 2.5, null]}))),
+                    (
+                        Some("q\"uote"),
+                        Some(serde_json::json!({"a": [1, 2.5, null]})),
+                    ),
                 ];
                 for (variant, value) in served {
                     for enabled in [true, false] {
