@@ -230,6 +230,7 @@ impl Snapshot {
 
     /// The flag's answer and, when it exists, whether it counts as on; for counting
     /// evaluations without a second lookup.
+    #[cfg(feature = "client")]
     #[inline]
     pub(crate) fn decide_known<R>(
         &self,

@@ -11,6 +11,7 @@ mod convert;
 mod flag;
 pub(crate) mod input;
 mod names;
+mod patch;
 mod references;
 #[cfg(feature = "openapi")]
 mod schema;

@@ -15,4 +15,5 @@ mod outage;
 mod persistence;
 mod sdk;
 mod support;
+mod typed;
 mod wire;
