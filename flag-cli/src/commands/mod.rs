@@ -6,6 +6,7 @@ mod flags;
 mod release;
 mod sdk_keys;
 mod sync;
+mod typed;
 mod watch;
 
 use flag_sdk::EnvName;
