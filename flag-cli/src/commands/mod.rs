@@ -2,6 +2,7 @@
 
 mod env;
 mod explain;
+mod explain_path;
 mod flags;
 mod release;
 mod sdk_keys;
