@@ -101,7 +101,11 @@ pub async fn serve(ctx: &Ctx, args: &ServeArgs) -> Result<()> {
     };
     match &args.rule {
         None => {
-            let patch = json!({ "default_serve": serve, "percentage": null });
+            // A merge patch merges objects: the other form of serve is removed explicitly.
+            let patch = json!({
+                "default_serve": { "variant": serve.variant, "split": serve.split },
+                "percentage": null,
+            });
             write(ctx, &args.key, &patch, None).await
         }
         Some(id) => {
