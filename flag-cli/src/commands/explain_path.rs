@@ -293,3 +293,91 @@ fn probe(snap: &Snapshot, condition: ConditionInput, ctx: &Context) -> bool {
     let segments = snap.segments().into_iter().cloned();
     Snapshot::compile_with_segments("probe", 0, [flag], segments).is_enabled("explain-probe", ctx)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot() -> Snapshot {
+        let flag = Flag::from_json(
+            br#"{"key": "f", "enabled": true, "percentage": 0, "rules": [
+            {"id": "other", "conditions": [{"attribute": "country", "operator": "in", "values": ["US"]}], "percentage": 100},
+            {"id": "beta", "conditions": [{"attribute": "user_id", "operator": "in_segment", "values": ["testers", "staff"]}], "percentage": 100}]}"#,
+        )
+        .unwrap();
+        let testers = Segment::from_json(
+            br#"{"key": "testers", "included": ["u1"], "excluded": ["u2"],
+            "conditions": [{"attribute": "plan", "operator": "in", "values": ["beta"]}]}"#,
+        )
+        .unwrap();
+        let staff = Segment::from_json(br#"{"key": "staff", "included": ["u9"]}"#).unwrap();
+        Snapshot::compile_with_segments("e", 1, [flag], [testers, staff])
+    }
+
+    fn check(ctx: &Context) -> Vec<(bool, Vec<(bool, &'static str)>)> {
+        let snap = snapshot();
+        let flag = snap.flag("f").unwrap();
+        let eval = snap.evaluate("f", ctx);
+        segment_checks(
+            &snap,
+            flag,
+            ctx,
+            eval.reason.kind,
+            eval.reason.rule.as_deref(),
+        )
+        .into_iter()
+        .map(|c| {
+            (
+                c.matched,
+                c.segments.iter().map(|m| (m.is_in, m.why)).collect(),
+            )
+        })
+        .collect()
+    }
+
+    #[test]
+    fn segment_conditions_say_why() {
+        let included = Context::new().user_id("u1");
+        assert_eq!(
+            check(&included),
+            [(true, vec![(true, "included"), (false, "not_listed")])]
+        );
+        let excluded = Context::new().user_id("u2").set("plan", "beta");
+        assert_eq!(
+            check(&excluded),
+            [(false, vec![(false, "excluded"), (false, "not_listed")])]
+        );
+        let by_conditions = Context::new().user_id("u3").set("plan", "beta");
+        assert_eq!(
+            check(&by_conditions),
+            [(true, vec![(true, "conditions"), (false, "not_listed")])]
+        );
+        let nobody = Context::new().user_id("u3");
+        assert_eq!(
+            check(&nobody),
+            [(
+                false,
+                vec![(false, "conditions_failed"), (false, "not_listed")]
+            )]
+        );
+        // The first rule matched: the segment rule was not tried.
+        assert!(check(&Context::new().set("country", "US")).is_empty());
+        let mut lines = Vec::new();
+        let snap = snapshot();
+        let ctx = Context::new().user_id("u3");
+        let eval = snap.evaluate("f", &ctx);
+        segment_lines(
+            &segment_checks(&snap, snap.flag("f").unwrap(), &ctx, eval.reason.kind, None),
+            &mut lines,
+        );
+        assert_eq!(
+            lines,
+            [
+                "  rule beta: user_id in_segment testers, staff -> no match",
+                "    testers: not in (its conditions do not all match)",
+                "      plan in beta -> no match",
+                "    staff: not in (not listed in included, and it has no conditions)",
+            ]
+        );
+    }
+}
