@@ -106,7 +106,7 @@ pub async fn serve(ctx: &Ctx, args: &ServeArgs) -> Result<()> {
                 "default_serve": { "variant": serve.variant, "split": serve.split },
                 "percentage": null,
             });
-            write(ctx, &args.key, &patch, None).await
+            write(ctx, &args.key, &patch, None, None).await
         }
         Some(id) => {
             let f = fetch(ctx, &args.key).await?;
@@ -126,7 +126,7 @@ pub async fn serve(ctx: &Ctx, args: &ServeArgs) -> Result<()> {
             rule.serve = Some(serve);
             rule.percentage = None;
             let patch = json!({ "rules": input.rules });
-            write(ctx, &args.key, &patch, Some(f.flag.version)).await
+            write(ctx, &args.key, &patch, Some(f.flag.version), Some(id)).await
         }
     }
 }
@@ -163,7 +163,7 @@ pub async fn variants(ctx: &Ctx, args: &VariantsArgs) -> Result<()> {
         }
     }
     let patch = json!({ "variants": list });
-    write(ctx, &args.key, &patch, Some(f.flag.version)).await
+    write(ctx, &args.key, &patch, Some(f.flag.version), None).await
 }
 
 /// `flags off-variant KEY VARIANT | --clear`.
@@ -172,7 +172,7 @@ pub async fn off_variant(ctx: &Ctx, args: &OffVariantArgs) -> Result<()> {
         (Some(v), false) => Value::String(v.clone()),
         _ => Value::Null,
     };
-    write(ctx, &args.key, &json!({ "off_variant": value }), None).await
+    write(ctx, &args.key, &json!({ "off_variant": value }), None, None).await
 }
 
 /// `flags prerequisites KEY --set FLAG=VARIANT --remove FLAG`.
@@ -207,7 +207,7 @@ pub async fn prerequisites(ctx: &Ctx, args: &PrerequisitesArgs) -> Result<()> {
         }
     }
     let patch = json!({ "prerequisites": list });
-    write(ctx, &args.key, &patch, Some(f.flag.version)).await
+    write(ctx, &args.key, &patch, Some(f.flag.version), None).await
 }
 
 fn variant_keys(spec: &FlagSpec) -> String {
@@ -219,17 +219,26 @@ fn variant_keys(spec: &FlagSpec) -> String {
     }
 }
 
-/// Sends a patch and says what the flag serves now.
-async fn write(ctx: &Ctx, key: &str, patch: &Value, version: Option<u64>) -> Result<()> {
+/// Sends a patch and says what the flag (or the rule changed) serves now.
+async fn write(
+    ctx: &Ctx,
+    key: &str,
+    patch: &Value,
+    version: Option<u64>,
+    rule: Option<&str>,
+) -> Result<()> {
     let f: StoredFlag = ctx
         .client
         .patch_at(&ctx.flag_path(key)?, patch, version, &ctx.flag_what(key))
         .await?;
+    let serves = match rule.and_then(|id| f.flag.rules.iter().find(|r| r.id == id)) {
+        Some(r) => format!("rule {} serves {}", r.id, show::rule_serves(r)),
+        None => show::summary(&f.flag),
+    };
     let sentence = format!(
-        "{}: {}, {} (version {})",
+        "{}: {}, {serves} (version {})",
         ctx.flag_what(key),
         on_off(&f.flag),
-        show::summary(&f.flag),
         f.flag.version
     );
     output::result(ctx.output, sentence, &f)

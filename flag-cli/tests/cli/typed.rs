@@ -465,6 +465,35 @@ async fn typed_flags_round_trip_and_plan_shows_split_changes() {
     }
     cli.run(&["apply", "-f", &first, ENV[0], ENV[1]]).await.ok();
     cli.run(&["plan", "-f", &first, ENV[0], ENV[1]]).await.ok();
+
+    // A rule's serve changed from the command line is drift against the file.
+    let served = cli
+        .run(&[
+            "flags",
+            "serve",
+            "checkout_button",
+            "--rule",
+            "beta",
+            "--split",
+            "blue=30,green=70",
+            ENV[0],
+            ENV[1],
+        ])
+        .await;
+    assert!(
+        served
+            .ok()
+            .stdout
+            .contains("rule beta serves split blue 30% / green 70%"),
+        "{served:#?}"
+    );
+    let plan = cli.run(&["plan", "-f", &first, ENV[0], ENV[1]]).await;
+    assert!(
+        plan.code(2).stdout.contains(
+            "    rules.beta.serve: split blue 30% / green 70% -> split blue 20% / green 80%"
+        ),
+        "{plan:#?}"
+    );
 }
 
 async fn seeded() -> Cli {
