@@ -128,11 +128,27 @@ impl Client {
         patch: &Value,
         what: &str,
     ) -> Result<T> {
+        self.patch_at(path, patch, None, what).await
+    }
+
+    /// Sends a JSON merge patch; with `version`, only if the flag is still at that version
+    /// (`If-Match`; a 412 otherwise), for changes computed from the flag as read.
+    pub async fn patch_at<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        patch: &Value,
+        version: Option<u64>,
+        what: &str,
+    ) -> Result<T> {
         let body = serde_json::to_vec(patch).map_err(|e| Error::Protocol(e.to_string()))?;
-        let resp = self
+        let mut req = self
             .request(Method::PATCH, path)
             .timeout(REQUEST_TIMEOUT)
-            .header(CONTENT_TYPE, "application/merge-patch+json")
+            .header(CONTENT_TYPE, "application/merge-patch+json");
+        if let Some(v) = version {
+            req = req.header("If-Match", format!("\"{v}\""));
+        }
+        let resp = req
             .body(body)
             .send()
             .await

@@ -2,10 +2,12 @@
 
 mod env;
 mod explain;
+mod explain_path;
 mod flags;
 mod release;
 mod sdk_keys;
 mod sync;
+mod typed;
 mod watch;
 
 use flag_sdk::EnvName;

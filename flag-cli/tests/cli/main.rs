@@ -8,4 +8,5 @@ mod helpers;
 mod release;
 mod sdk_keys;
 mod sync;
+mod typed;
 mod watch;
