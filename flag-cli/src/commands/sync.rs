@@ -21,11 +21,16 @@ use crate::plan::{Plan, PlanText};
 /// Field order of an exported flag: who and what first, the long rules last.
 const FIELD_ORDER: &[&str] = &[
     "key",
+    "type",
     "description",
     "owner",
     "tags",
     "enabled",
+    "variants",
+    "prerequisites",
     "percentage",
+    "default_serve",
+    "off_variant",
     "stickiness",
     "salt",
     "expires_at",
