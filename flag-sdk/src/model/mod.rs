@@ -17,6 +17,7 @@ mod references;
 mod schema;
 mod segment;
 mod serialize;
+mod serving;
 pub(crate) mod values;
 pub(crate) mod variants;
 
