@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::FlagClient;
-use crate::{Context, FlagType, StringValue};
+use crate::{Context, StringValue};
 
 impl FlagClient {
     /// The key of the variant a flag serves a context: `on` / `off` for a boolean flag;
@@ -23,7 +23,7 @@ impl FlagClient {
     #[inline]
     pub fn variant(&self, key: &str, ctx: &Context) -> Option<Arc<str>> {
         self.shared
-            .answer(key, ctx, |f, out| f.variant_of(&out).map(|v| v.key.clone()))
+            .answer(key, ctx, |f, out| f.variant_key_of(&out))
             .flatten()
     }
 
@@ -41,11 +41,7 @@ impl FlagClient {
     #[inline]
     pub fn string_value<'d>(&self, key: &str, ctx: &Context, default: &'d str) -> StringValue<'d> {
         self.shared
-            .answer(key, ctx, |f, out| {
-                (f.flag_type() == FlagType::String)
-                    .then(|| f.variant_of(&out).and_then(|v| v.text.clone()))
-                    .flatten()
-            })
+            .answer(key, ctx, |f, out| f.text_of(&out))
             .flatten()
             .map_or(StringValue::Default(default), StringValue::Served)
     }
@@ -62,11 +58,7 @@ impl FlagClient {
     #[inline]
     pub fn number_value(&self, key: &str, ctx: &Context, default: f64) -> f64 {
         self.shared
-            .answer(key, ctx, |f, out| {
-                (f.flag_type() == FlagType::Number)
-                    .then(|| f.variant_of(&out).and_then(|v| v.value.as_f64()))
-                    .flatten()
-            })
+            .answer(key, ctx, |f, out| f.number_of(&out))
             .flatten()
             .unwrap_or(default)
     }
@@ -87,9 +79,7 @@ impl FlagClient {
         default: serde_json::Value,
     ) -> serde_json::Value {
         self.shared
-            .answer(key, ctx, |f, out| {
-                f.variant_of(&out).map(|v| (*v.value).clone())
-            })
+            .answer(key, ctx, |f, out| f.json_of(&out))
             .flatten()
             .unwrap_or(default)
     }
