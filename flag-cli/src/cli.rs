@@ -5,6 +5,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::typed_args::{
+    OffVariantArgs, PrerequisitesArgs, ServeArgs, TypedCreateArgs, VariantsArgs,
+};
+
 /// Command-line tool for the flag service.
 #[derive(Debug, Parser)]
 #[command(
@@ -197,9 +201,11 @@ pub enum FlagsCommand {
         /// The flag's key.
         key: String,
     },
-    /// Create a flag (disabled unless --enabled).
-    #[command(after_help = "Example:\n  \
-        flag-cli --env production flags create new_checkout --description \"New checkout\" --percentage 0 --enabled")]
+    /// Create a flag (disabled unless --enabled): boolean, or string/number/json with variants.
+    #[command(after_help = "Examples:\n  \
+        flag-cli --env production flags create new_checkout --description \"New checkout\" --percentage 0 --enabled\n  \
+        flag-cli --env production flags create checkout_button --type string --variant blue='\"#0050ff\"' \\\n      \
+        --variant green=#00a050 --split blue=50,green=50 --off-variant blue --enabled")]
     Create {
         /// The flag's key.
         key: String,
@@ -218,6 +224,9 @@ pub enum FlagsCommand {
         /// A tag (repeatable).
         #[arg(long = "tag")]
         tags: Vec<String>,
+        /// Type, variants, default serve, off variant, prerequisites.
+        #[command(flatten)]
+        typed: TypedCreateArgs,
     },
     /// Switch a flag on (JSON merge patch `{"enabled": true}`).
     #[command(
@@ -246,6 +255,15 @@ pub enum FlagsCommand {
         #[arg(value_parser = parse_percent)]
         percent: f64,
     },
+    /// Set what a flag (or one of its rules, with --rule) serves: a variant or a split.
+    #[command(visible_alias = "set-default")]
+    Serve(ServeArgs),
+    /// Add, change or remove the variants of a string, number or json flag.
+    Variants(VariantsArgs),
+    /// Set or clear the variant a flag serves when disabled or a prerequisite fails.
+    OffVariant(OffVariantArgs),
+    /// Add, change or remove the flags that must serve given variants first.
+    Prerequisites(PrerequisitesArgs),
     /// Delete a flag.
     #[command(
         after_help = "Example:\n  flag-cli --env development flags delete old_flag --reason \"cleanup\""

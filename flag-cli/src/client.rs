@@ -7,6 +7,7 @@ use flag_sdk::wire::{sse, Problem};
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
 use reqwest::{Method, Response, StatusCode};
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -101,6 +102,17 @@ impl Client {
         body: Option<&Value>,
         what: &str,
     ) -> Result<Response> {
+        self.send_json(method, path, body, what).await
+    }
+
+    /// [`Client::send`] with a body of any serializable type.
+    async fn send_json<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        what: &str,
+    ) -> Result<Response> {
         let mut req = self.request(method, path).timeout(REQUEST_TIMEOUT);
         if let Some(body) = body {
             req = req.json(body);
@@ -116,11 +128,27 @@ impl Client {
         patch: &Value,
         what: &str,
     ) -> Result<T> {
+        self.patch_at(path, patch, None, what).await
+    }
+
+    /// Sends a JSON merge patch; with `version`, only if the flag is still at that version
+    /// (`If-Match`; a 412 otherwise), for changes computed from the flag as read.
+    pub async fn patch_at<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        patch: &Value,
+        version: Option<u64>,
+        what: &str,
+    ) -> Result<T> {
         let body = serde_json::to_vec(patch).map_err(|e| Error::Protocol(e.to_string()))?;
-        let resp = self
+        let mut req = self
             .request(Method::PATCH, path)
             .timeout(REQUEST_TIMEOUT)
-            .header(CONTENT_TYPE, "application/merge-patch+json")
+            .header(CONTENT_TYPE, "application/merge-patch+json");
+        if let Some(v) = version {
+            req = req.header("If-Match", format!("\"{v}\""));
+        }
+        let resp = req
             .body(body)
             .send()
             .await
@@ -131,6 +159,16 @@ impl Client {
     /// GET and parse the JSON answer.
     pub async fn get<T: DeserializeOwned>(&self, path: &str, what: &str) -> Result<T> {
         json_body(self.send(Method::GET, path, None, what).await?).await
+    }
+
+    /// POST a typed JSON body (a message of [`flag_sdk::wire`]) and parse the JSON answer.
+    pub async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        what: &str,
+    ) -> Result<T> {
+        json_body(self.send_json(Method::POST, path, Some(body), what).await?).await
     }
 
     /// A request with an optional JSON body, answering JSON (read as `null` for an empty body).

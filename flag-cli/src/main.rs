@@ -8,6 +8,8 @@ mod commands;
 mod error;
 mod output;
 mod plan;
+mod show;
+mod typed_args;
 
 use std::process::ExitCode;
 

@@ -4,6 +4,8 @@
 pub use flag_sdk::wire::Plan;
 use serde_json::Value;
 
+use crate::show;
+
 /// The readable form of a [`Plan`].
 pub trait PlanText {
     /// `2 created, 1 changed, 0 deleted, 5 unchanged`.
@@ -35,6 +37,17 @@ impl PlanText for Plan {
                     ("rules", Value::Array(before), Value::Array(after)) => {
                         out.extend(rule_lines(before, after));
                     }
+                    ("default_serve", b, a) => out.push(format!(
+                        "    default_serve: {} -> {}",
+                        show::serve_json(b),
+                        show::serve_json(a)
+                    )),
+                    ("variants", b, a) => out.extend(variant_lines(b, a)),
+                    ("prerequisites", b, a) => out.push(format!(
+                        "    prerequisites: {} -> {}",
+                        prerequisites(b),
+                        prerequisites(a)
+                    )),
                     _ => out.push(format!(
                         "    {}: {} -> {}",
                         c.field,
@@ -72,14 +85,15 @@ fn rule_lines(before: &[Value], after: &[Value]) -> Vec<String> {
         match find(before, &rid) {
             None => out.push(format!("    rules: + {rid} {r}")),
             Some(old) => {
-                for field in ["conditions", "percentage"] {
+                for field in ["conditions", "percentage", "serve"] {
                     let (b, a) = (&old[field], &r[field]);
                     if a != b {
-                        out.push(format!(
-                            "    rules.{rid}.{field}: {} -> {}",
-                            show(b),
-                            show(a)
-                        ));
+                        let (b, a) = if field == "serve" {
+                            (show::serve_json(b), show::serve_json(a))
+                        } else {
+                            (show(b), show(a))
+                        };
+                        out.push(format!("    rules.{rid}.{field}: {b} -> {a}"));
                     }
                 }
             }
@@ -101,6 +115,86 @@ fn rule_lines(before: &[Value], after: &[Value]) -> Vec<String> {
         ));
     }
     out
+}
+
+/// A variants change, variant by variant (matched by key): `variants.blue.value: "#0050ff" ->
+/// "#0000ff"`, `variants: + red "#ff0000"`, `variants: - green`, and the order when only it
+/// changed.
+fn variant_lines(before: &Value, after: &Value) -> Vec<String> {
+    let list = |v: &Value| -> Vec<(String, Value)> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|x| {
+                        let key = x.get("key").and_then(Value::as_str).unwrap_or("?");
+                        (
+                            key.to_owned(),
+                            x.get("value").cloned().unwrap_or(Value::Null),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (before, after) = (list(before), list(after));
+    let find = |l: &[(String, Value)], k: &str| l.iter().find(|(key, _)| key == k).cloned();
+    let mut out = Vec::new();
+    for (k, v) in &before {
+        if find(&after, k).is_none() {
+            out.push(format!("    variants: - {k} {}", show::value(v)));
+        }
+    }
+    for (k, v) in &after {
+        match find(&before, k) {
+            None => out.push(format!("    variants: + {k} {}", show::value(v))),
+            Some((_, old)) if old != *v => out.push(format!(
+                "    variants.{k}.value: {} -> {}",
+                show::value(&old),
+                show::value(v)
+            )),
+            Some(_) => {}
+        }
+    }
+    let keys = |l: &[(String, Value)], other: &[(String, Value)]| {
+        l.iter()
+            .filter(|(k, _)| other.iter().any(|(o, _)| o == k))
+            .map(|(k, _)| k.clone())
+            .collect::<Vec<_>>()
+    };
+    let (kb, ka) = (keys(&before, &after), keys(&after, &before));
+    if kb != ka {
+        out.push(format!(
+            "    variants order: {} -> {}",
+            kb.join(", "),
+            ka.join(", ")
+        ));
+    }
+    out
+}
+
+/// `new_checkout is on, beta is blue or green`, or `(none)`.
+fn prerequisites(v: &Value) -> String {
+    let items: Vec<String> = v
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|p| {
+                    let flag = p.get("flag").and_then(Value::as_str).unwrap_or("?");
+                    let variants: Vec<&str> = p
+                        .get("variants")
+                        .and_then(Value::as_array)
+                        .map(|vs| vs.iter().filter_map(Value::as_str).collect())
+                        .unwrap_or_default();
+                    format!("{flag} is {}", variants.join(" or "))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if items.is_empty() {
+        "(none)".into()
+    } else {
+        items.join(", ")
+    }
 }
 
 fn show(v: &Value) -> String {
@@ -161,6 +255,34 @@ mod tests {
         assert_eq!(
             rule_lines(&[x.clone(), y.clone()], &[y, x]),
             ["    rules order: x, y -> y, x"]
+        );
+        let typed = from_value(&json!({"updated": [{"key": "button", "changes": [
+            {"field": "default_serve", "before": {"variant": "blue"}, "after": {"variant": "green"}},
+            {"field": "percentage", "before": 100, "after": null},
+            {"field": "rules",
+             "before": [{"id": "beta", "conditions": [], "serve": {"split": [
+                 {"variant": "blue", "weight": 5000}, {"variant": "green", "weight": 5000}]}}],
+             "after": [{"id": "beta", "conditions": [], "serve": {"split": [
+                 {"variant": "blue", "weight": 2000}, {"variant": "green", "weight": 8000}]}}]},
+            {"field": "variants",
+             "before": [{"key": "blue", "value": "#0050ff"}, {"key": "green", "value": "#00a050"}],
+             "after": [{"key": "blue", "value": "#0000ff"}, {"key": "red", "value": "#ff0000"}]},
+            {"field": "prerequisites", "before": null,
+             "after": [{"flag": "new_checkout", "variants": ["on"]}]}
+        ]}]}))
+        .unwrap();
+        assert_eq!(
+            typed.lines(),
+            [
+                "~ button",
+                "    default_serve: variant blue -> variant green",
+                "    percentage: 100 -> (none)",
+                "    rules.beta.serve: split blue 50% / green 50% -> split blue 20% / green 80%",
+                "    variants: - green \"#00a050\"",
+                "    variants.blue.value: \"#0050ff\" -> \"#0000ff\"",
+                "    variants: + red \"#ff0000\"",
+                "    prerequisites: (none) -> new_checkout is on",
+            ]
         );
         let none =
             from_value(&json!({"created": [], "updated": [], "deleted": [], "unchanged": ["d"]}))

@@ -30,12 +30,24 @@ fn five_rules(key: &str) -> Flag {
     .unwrap()
 }
 
-/// A snapshot of `n` flags that includes the three benchmarked ones.
+/// A string flag split 50/50 between two variants by `user_id`: an A/B test.
+fn split_2way(key: &str) -> Flag {
+    Flag::from_value(json!({
+        "key": key, "type": "string", "enabled": true,
+        "variants": [{"key": "control", "value": "old"}, {"key": "treatment", "value": "new"}],
+        "default_serve": {"split": [
+            {"variant": "control", "weight": 5000}, {"variant": "treatment", "weight": 5000}]},
+    }))
+    .unwrap()
+}
+
+/// A snapshot of `n` flags that includes the benchmarked ones.
 fn snapshot(n: usize) -> Snapshot {
     let mut flags = vec![
         Flag::on("on_off").unwrap(),
         Flag::rollout("rollout_25", 25.0).unwrap(),
         five_rules("five_rules"),
+        split_2way("split_2way"),
     ];
     flags.extend((flags.len()..n).map(|i| Flag::rollout(&format!("filler_{i}"), 50.0).unwrap()));
     Snapshot::compile("bench", 1, flags)
@@ -74,6 +86,19 @@ fn bench(c: &mut Criterion) {
         });
         group.bench_function("five_rules", |b| {
             b.iter(|| black_box(&snap).is_enabled(black_box("five_rules"), &ctx))
+        });
+        group.finish();
+        // Typed flags, compared with `is_enabled/rollout_25` of the same run.
+        let mut group = c.benchmark_group(format!("variants/{n}_flags"));
+        group.bench_function("split_2way_variant", |b| {
+            b.iter(|| black_box(&snap).variant(black_box("split_2way"), &ctx))
+        });
+        group.bench_function("split_2way_string_value", |b| {
+            b.iter(|| {
+                black_box(&snap)
+                    .string_value(black_box("split_2way"), &ctx, "old")
+                    .len()
+            })
         });
         group.finish();
         let mut group = c.benchmark_group(format!("evaluate/{n}_flags"));

@@ -150,3 +150,97 @@ fn two_salts_bucket_independently() {
         "overlap of two 50% rollouts is {overlap}%"
     );
 }
+
+/// A string flag whose default serves a split over variants `v0`, `v1`, ... with `weights`.
+fn split(salt: &str, weights: &[u16]) -> Snapshot {
+    let variants: Vec<_> = (0..weights.len())
+        .map(|i| json!({"key": format!("v{i}"), "value": format!("value-{i}")}))
+        .collect();
+    let parts: Vec<_> = weights
+        .iter()
+        .enumerate()
+        .map(|(i, w)| json!({"variant": format!("v{i}"), "weight": w}))
+        .collect();
+    let flag = Flag::from_value(json!({
+        "key": "f", "type": "string", "enabled": true, "salt": salt,
+        "variants": variants, "default_serve": {"split": parts},
+    }))
+    .unwrap();
+    Snapshot::compile("test", 1, [flag])
+}
+
+/// Three weights summing to 10,000.
+fn three_weights() -> impl Strategy<Value = [u16; 3]> {
+    (0u16..=10_000, 0u16..=10_000).prop_map(|(a, b)| {
+        let (low, high) = (a.min(b), a.max(b));
+        [low, high - low, 10_000 - high]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn split_assignment_is_sticky(id in ".{0,40}", weights in three_weights(), salt in "[a-z]{0,12}") {
+        let ctx = Context::new().user_id(id);
+        let snap = split(&salt, &weights);
+        let first = snap.evaluate("f", &ctx);
+        prop_assert!(first.variant.is_some());
+        prop_assert_eq!(&snap.evaluate("f", &ctx), &first);
+        // Compiled afresh (another instance, a restart): the same variant and bucket.
+        prop_assert_eq!(split(&salt, &weights).evaluate("f", &ctx), first);
+    }
+
+    /// Moving weight between two neighbouring variants of a split moves users only between
+    /// those two: every other variant keeps exactly its users.
+    #[test]
+    fn moving_weight_moves_users_only_between_the_two_variants(
+        id in "[a-z0-9-]{1,24}",
+        weights in three_weights(),
+        from in 0usize..3,
+        up in any::<bool>(),
+        share in 0u16..=10_000,
+    ) {
+        let to = if up { (from + 1) % 3 } else { (from + 2) % 3 };
+        // Neighbours in the listed order (0-1, 1-2); 0-2 are not neighbours.
+        prop_assume!(from.abs_diff(to) == 1);
+        let moved = (u32::from(weights[from]) * u32::from(share) / 10_000) as u16;
+        let mut after = weights;
+        after[from] -= moved;
+        after[to] += moved;
+        let ctx = Context::new().user_id(id);
+        let before = split("s", &weights).variant("f", &ctx).unwrap();
+        let now = split("s", &after).variant("f", &ctx).unwrap();
+        let names = [format!("v{from}"), format!("v{to}")];
+        if before != now {
+            prop_assert!(names.iter().any(|n| **n == *before), "{} left {}", id_of(&ctx), before);
+            prop_assert!(names.iter().any(|n| **n == *now), "{} joined {}", id_of(&ctx), now);
+            // And only in the direction of the move.
+            prop_assert_eq!(&*before, names[0].as_str());
+        }
+    }
+
+    /// A boolean percentage answers exactly as it always did: on iff the bucket is below the
+    /// basis points (0 is nobody, 100 everybody), whatever the flag's other new fields.
+    #[test]
+    fn percentage_flags_answer_as_before(id in ".{0,40}", bp in basis_points(), salt in "[a-z_]{1,12}") {
+        let snap = rollout("f", &salt, f64::from(bp) / 100.0);
+        let ctx = Context::new().user_id(id.clone());
+        let expected = match bp {
+            0 => false,
+            10_000 => true,
+            _ => flag_sdk::bucket(&salt, &id) < bp,
+        };
+        prop_assert_eq!(snap.is_enabled("f", &ctx), expected);
+        prop_assert_eq!(snap.evaluate("f", &ctx).enabled, expected);
+        let served = snap.variant("f", &ctx);
+        prop_assert_eq!(served.as_deref(), Some(if expected { "on" } else { "off" }));
+    }
+}
+
+fn id_of(ctx: &Context) -> String {
+    match ctx.get("user_id") {
+        Some(flag_sdk::Value::String(s)) => s.clone(),
+        _ => String::new(),
+    }
+}

@@ -1,4 +1,5 @@
-//! `flags list | get | create | enable | disable | rollout | delete`.
+//! `flags list | get | create | enable | disable | rollout | delete`; the typed-flag edits are
+//! in [`super::typed`].
 
 use chrono::SecondsFormat;
 use flag_sdk::wire::{FlagList, StoredFlag};
@@ -6,10 +7,11 @@ use flag_sdk::{FlagInput, FlagSpec};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::{Ctx, Outcome};
+use super::{typed, Ctx, Outcome};
 use crate::cli::{FlagsCommand, Output};
 use crate::error::{Error, Result};
 use crate::output;
+use crate::show;
 
 /// Runs a `flags` subcommand.
 pub async fn run(ctx: &Ctx, cmd: FlagsCommand) -> Result<Outcome> {
@@ -23,8 +25,9 @@ pub async fn run(ctx: &Ctx, cmd: FlagsCommand) -> Result<Outcome> {
             enabled,
             owner,
             tags,
+            typed,
         } => {
-            let input = FlagInput {
+            let mut input = FlagInput {
                 key,
                 description: description.unwrap_or_default(),
                 enabled,
@@ -33,6 +36,7 @@ pub async fn run(ctx: &Ctx, cmd: FlagsCommand) -> Result<Outcome> {
                 owner,
                 ..FlagInput::default()
             };
+            typed::create_input(&mut input, &typed, percentage)?;
             create(ctx, &input).await?
         }
         FlagsCommand::Enable { key } => patch(ctx, &key, json!({ "enabled": true })).await?,
@@ -40,6 +44,10 @@ pub async fn run(ctx: &Ctx, cmd: FlagsCommand) -> Result<Outcome> {
         FlagsCommand::Rollout { key, percent } => {
             patch(ctx, &key, json!({ "percentage": percent })).await?
         }
+        FlagsCommand::Serve(args) => typed::serve(ctx, &args).await?,
+        FlagsCommand::Variants(args) => typed::variants(ctx, &args).await?,
+        FlagsCommand::OffVariant(args) => typed::off_variant(ctx, &args).await?,
+        FlagsCommand::Prerequisites(args) => typed::prerequisites(ctx, &args).await?,
         FlagsCommand::Delete { key } => delete(ctx, &key).await?,
     }
     Ok(Outcome::Done)
@@ -80,8 +88,9 @@ async fn list(ctx: &Ctx) -> Result<()> {
         .map(|f| {
             vec![
                 f.flag.key.to_string(),
+                f.flag.flag_type.to_string(),
                 on_off(&f.flag).into(),
-                format!("{}%", f.flag.percentage),
+                show::default_of(&f.flag),
                 f.flag.rules.len().to_string(),
                 f.flag.version.to_string(),
                 f.flag
@@ -96,8 +105,9 @@ async fn list(ctx: &Ctx) -> Result<()> {
     output::table(
         &[
             "KEY",
+            "TYPE",
             "ENABLED",
-            "PERCENTAGE",
+            "DEFAULT",
             "RULES",
             "VERSION",
             "UPDATED",
@@ -123,11 +133,29 @@ async fn get(ctx: &Ctx, key: &str) -> Result<()> {
 /// A flag as readable text.
 pub fn describe(f: &StoredFlag) -> String {
     let flag = &f.flag;
+    let typed = !flag.flag_type.is_boolean() || flag.default_serve.is_some();
     let mut rows: Vec<(&str, String)> = vec![
         ("key", flag.key.to_string()),
         ("description", flag.description.clone()),
         ("enabled", on_off(flag).into()),
-        ("percentage", format!("{}%", flag.percentage)),
+    ];
+    if typed {
+        rows.push(("type", flag.flag_type.to_string()));
+        rows.push(("default", show::default_of(flag)));
+        rows.push((
+            "off_variant",
+            flag.off_variant.clone().unwrap_or_else(|| {
+                if flag.flag_type.is_boolean() {
+                    "off".into()
+                } else {
+                    "(none: SDKs answer their default)".into()
+                }
+            }),
+        ));
+    } else {
+        rows.push(("percentage", format!("{}%", flag.percentage)));
+    }
+    rows.extend([
         ("stickiness", flag.stickiness.clone()),
         ("salt", flag.salt.clone()),
         ("tags", flag.tags.join(", ")),
@@ -142,7 +170,7 @@ pub fn describe(f: &StoredFlag) -> String {
             flag.updated_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
         ),
         ("updated_by", flag.updated_by.clone().unwrap_or_default()),
-    ];
+    ]);
     if let Some(u) = &f.usage {
         let last = u.last_evaluated.map_or_else(
             || "never".to_owned(),
@@ -157,26 +185,35 @@ pub fn describe(f: &StoredFlag) -> String {
         .iter()
         .map(|(k, v)| format!("{:<12} {v}", format!("{k}:")).trim_end().to_owned())
         .collect();
+    if !flag.variants.is_empty() {
+        text.push("variants:".into());
+        let width = flag.variants.iter().map(|v| v.key.len()).max().unwrap_or(0);
+        for v in &flag.variants {
+            text.push(format!("  {:<width$}  {}", v.key, show::value(&v.value)));
+        }
+    }
+    if !flag.prerequisites.is_empty() {
+        text.push("prerequisites:".into());
+        for p in &flag.prerequisites {
+            text.push(format!("  {}", show::prerequisite(p)));
+        }
+    }
     if flag.rules.is_empty() {
         text.push("rules:       none".into());
     } else {
         text.push("rules:".into());
         for (i, r) in flag.rules.iter().enumerate() {
-            text.push(format!("  {}. {} -> {}%", i + 1, r.id, r.percentage));
+            text.push(format!("  {}. {} -> {}", i + 1, r.id, show::rule_serves(r)));
             for c in &r.conditions {
-                text.push(format!(
-                    "       {} {} {}",
-                    c.attribute(),
-                    c.operator(),
-                    c.values().join(", ")
-                ));
+                text.push(format!("       {}", show::condition(c)));
             }
         }
     }
     text.join("\n")
 }
 
-fn on_off(flag: &FlagSpec) -> &'static str {
+/// `on` or `off`: whether the flag is enabled.
+pub fn on_off(flag: &FlagSpec) -> &'static str {
     if flag.enabled {
         "on"
     } else {
@@ -196,10 +233,10 @@ async fn create(ctx: &Ctx, input: &FlagInput) -> Result<()> {
         )
         .await?;
     let sentence = format!(
-        "created {} ({}, {}%)",
+        "created {} ({}, {})",
         ctx.flag_what(&input.key),
         on_off(&f.flag),
-        f.flag.percentage
+        show::summary(&f.flag)
     );
     output::result(ctx.output, sentence, &f)
 }
@@ -207,10 +244,10 @@ async fn create(ctx: &Ctx, input: &FlagInput) -> Result<()> {
 async fn patch(ctx: &Ctx, key: &str, patch: Value) -> Result<()> {
     let f = send_patch(ctx, key, &patch).await?;
     let sentence = format!(
-        "{}: {}, {}% (version {})",
+        "{}: {}, {} (version {})",
         ctx.flag_what(key),
         on_off(&f.flag),
-        f.flag.percentage,
+        show::summary(&f.flag),
         f.flag.version
     );
     output::result(ctx.output, sentence, &f)

@@ -2,11 +2,13 @@
 
 mod env;
 mod explain;
+mod explain_path;
 mod flags;
 mod release;
 mod sdk_keys;
 pub(crate) mod segments;
 mod sync;
+mod typed;
 mod watch;
 
 use flag_sdk::EnvName;

@@ -6,8 +6,8 @@
 
 use std::path::Path;
 
+use flag_sdk::wire::ApplyRequest;
 use flag_sdk::{FlagInput, FlagSpec};
-use reqwest::Method;
 use serde_json::Value;
 use serde_yaml::{Mapping, Value as Yaml};
 
@@ -21,11 +21,16 @@ use crate::plan::{Plan, PlanText};
 /// Field order of an exported flag: who and what first, the long rules last.
 const FIELD_ORDER: &[&str] = &[
     "key",
+    "type",
     "description",
     "owner",
     "tags",
     "enabled",
+    "variants",
+    "prerequisites",
     "percentage",
+    "default_serve",
+    "off_variant",
     "stickiness",
     "salt",
     "expires_at",
@@ -104,11 +109,9 @@ pub async fn apply(ctx: &Ctx, args: &SyncArgs, check: bool) -> Result<Outcome> {
     Ok(Outcome::Done)
 }
 
-async fn send(ctx: &Ctx, doc: &Value, dry_run: bool, prune: bool) -> Result<Plan> {
+async fn send(ctx: &Ctx, doc: &ApplyRequest, dry_run: bool, prune: bool) -> Result<Plan> {
     let path = ctx.env_path(&format!("/apply?dry_run={dry_run}&prune={prune}"))?;
-    ctx.client
-        .call(Method::POST, &path, Some(doc), &ctx.env_what())
-        .await
+    ctx.client.post(&path, doc, &ctx.env_what()).await
 }
 
 fn show(ctx: &Ctx, plan: &Plan, file: &Path, applied: bool) -> Result<()> {
@@ -155,8 +158,8 @@ fn is_json(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("json"))
 }
 
-/// Reads a flags document, YAML or (by extension) JSON, as JSON for the server.
-pub fn read_document(path: &Path) -> Result<Value> {
+/// Reads a flags document, YAML or (by extension) JSON, as the body of apply.
+pub fn read_document(path: &Path) -> Result<ApplyRequest> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::File {
         path: path.to_owned(),
         source,
@@ -172,21 +175,27 @@ pub fn read_document(path: &Path) -> Result<Value> {
             message: format!("not valid YAML: {e}"),
         })?
     };
-    match doc.get("flags") {
-        Some(Value::Array(_)) => Ok(doc),
-        Some(Value::Null) | None if doc.is_object() => {
-            // An empty `flags:` in YAML is null: treat it as no flags.
-            let mut doc = doc;
-            doc["flags"] = Value::Array(Vec::new());
-            Ok(doc)
-        }
-        _ => Err(Error::Document {
-            path: path.to_owned(),
-            message:
-                "expected a document of the form `flags: [...]` (what `flag-cli export` writes)"
-                    .into(),
-        }),
-    }
+    let doc =
+        match doc.get("flags") {
+            Some(Value::Array(_)) => doc,
+            Some(Value::Null) | None if doc.is_object() => {
+                // An empty `flags:` in YAML is null: treat it as no flags.
+                let mut doc = doc;
+                doc["flags"] = Value::Array(Vec::new());
+                doc
+            }
+            _ => return Err(Error::Document {
+                path: path.to_owned(),
+                message:
+                    "expected a document of the form `flags: [...]` (what `flag-cli export` writes)"
+                        .into(),
+            }),
+        };
+    // The body of apply; only an unknown top-level field is left to fail here.
+    serde_json::from_value(doc).map_err(|e| Error::Document {
+        path: path.to_owned(),
+        message: format!("not a flags document: {e}"),
+    })
 }
 
 /// The export document `{flags: [...]}` of a set of flags' specs, sorted by key.

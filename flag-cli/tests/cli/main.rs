@@ -9,4 +9,5 @@ mod release;
 mod sdk_keys;
 mod segments;
 mod sync;
+mod typed;
 mod watch;

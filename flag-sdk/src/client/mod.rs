@@ -7,6 +7,7 @@ mod reporter;
 mod source;
 mod state;
 mod status;
+mod typed;
 mod usage;
 
 use std::sync::{Arc, Mutex};

@@ -9,8 +9,9 @@ use tokio::sync::watch;
 
 use super::status::StatusCell;
 use super::usage::{next_table, CounterTable, Usage};
+use crate::eval::Outcome as Decided;
 use crate::wire::SnapshotBody;
-use crate::{Context, Evaluation, Flag, Segment, Snapshot};
+use crate::{CompiledFlag, Context, Evaluation, Flag, Segment, Snapshot};
 
 /// What evaluation reads: a compiled snapshot and the counters of its flags.
 #[derive(Debug, Default)]
@@ -87,47 +88,44 @@ impl Shared {
         self.live.load(Ordering::Acquire)
     }
 
-    /// Whether a flag is on, counted.
+    /// Answers for a flag from the snapshot in use (prerequisites and segments resolved in
+    /// it), counting the evaluation as on or off; `None` for an unknown key (counted apart).
     #[inline]
-    pub(crate) fn is_enabled(&self, key: &str, ctx: &Context) -> bool {
+    pub(crate) fn answer<R>(
+        &self,
+        key: &str,
+        ctx: &Context,
+        answer: impl FnOnce(&CompiledFlag, Decided<'_>) -> R,
+    ) -> Option<R> {
         let view = self.view.load();
-        match view.snapshot.get(key) {
-            Some(flag) => {
-                // With the snapshot's segments and flags (prerequisites).
-                let on = flag.enabled_of(&flag.decide(ctx, &view.snapshot.lookup(), 0));
+        match view.snapshot.decide_known(key, ctx, answer) {
+            Some((r, on)) => {
                 if let Some(c) = view.counters.get(key) {
                     c.record(on);
                 }
-                on
+                Some(r)
             }
             None => {
                 if let Some(usage) = &self.usage {
                     usage.record_unknown(key);
                 }
-                false
+                None
             }
         }
+    }
+
+    /// Whether a flag is on, counted.
+    #[inline]
+    pub(crate) fn is_enabled(&self, key: &str, ctx: &Context) -> bool {
+        self.answer(key, ctx, |f, out| f.enabled_of(&out))
+            .unwrap_or(false)
     }
 
     /// A flag's evaluation with its reason, counted.
     #[inline]
     pub(crate) fn evaluate(&self, key: &str, ctx: &Context) -> Evaluation {
-        let view = self.view.load();
-        match view.snapshot.get(key) {
-            Some(flag) => {
-                let eval = flag.evaluation(flag.decide(ctx, &view.snapshot.lookup(), 0));
-                if let Some(c) = view.counters.get(key) {
-                    c.record(eval.enabled);
-                }
-                eval
-            }
-            None => {
-                if let Some(usage) = &self.usage {
-                    usage.record_unknown(key);
-                }
-                Evaluation::not_found()
-            }
-        }
+        self.answer(key, ctx, |f, out| f.evaluation(out))
+            .unwrap_or_else(Evaluation::not_found)
     }
 
     fn install(&self, snapshot: Snapshot, from_server: bool) {

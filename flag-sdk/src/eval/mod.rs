@@ -15,6 +15,7 @@ use crate::context::Context;
 use crate::model::{Flag, FlagType, Segment};
 
 pub use flag::CompiledFlag;
+pub(crate) use flag::Outcome;
 pub use reason::{Evaluation, Reason, ReasonKind, StringValue};
 use segment::CompiledSegment;
 
@@ -189,7 +190,7 @@ impl Snapshot {
         v
     }
 
-    pub(crate) fn lookup(&self) -> Lookup<'_> {
+    fn lookup(&self) -> Lookup<'_> {
         Lookup {
             flags: &self.flags,
             segments: &self.segments,
@@ -227,6 +228,22 @@ impl Snapshot {
             .is_some_and(|f| f.enabled_of(&f.decide(ctx, &self.lookup(), 0)))
     }
 
+    /// The flag's answer and, when it exists, whether it counts as on; for counting
+    /// evaluations without a second lookup.
+    #[cfg(feature = "client")]
+    #[inline]
+    pub(crate) fn decide_known<R>(
+        &self,
+        key: &str,
+        ctx: &Context,
+        answer: impl FnOnce(&CompiledFlag, Outcome<'_>) -> R,
+    ) -> Option<(R, bool)> {
+        let f = self.flags.get(key)?;
+        let out = f.decide(ctx, &self.lookup(), 0);
+        let on = f.enabled_of(&out);
+        Some((answer(f, out), on))
+    }
+
     /// The key of the variant a flag serves a context (`on` / `off` for a boolean flag);
     /// `None` for an unknown key or when the flag serves nothing. Shares the key: no
     /// allocation.
@@ -238,20 +255,14 @@ impl Snapshot {
     /// ```
     #[inline]
     pub fn variant(&self, key: &str, ctx: &Context) -> Option<Arc<str>> {
-        let f = self.flags.get(key)?;
-        f.variant_of(&f.decide(ctx, &self.lookup(), 0))
-            .map(|v| v.key.clone())
+        self.served(key, ctx, |f, out| f.variant_key_of(&out))
     }
 
     /// The value of a string flag for a context, or `default` (unknown key, another type,
     /// nothing served). Does not allocate.
     #[inline]
     pub fn string_value<'d>(&self, key: &str, ctx: &Context, default: &'d str) -> StringValue<'d> {
-        self.flags
-            .get(key)
-            .filter(|f| f.flag_type() == FlagType::String)
-            .and_then(|f| f.variant_of(&f.decide(ctx, &self.lookup(), 0)))
-            .and_then(|v| v.text.clone())
+        self.served(key, ctx, |f, out| f.text_of(&out))
             .map_or(StringValue::Default(default), StringValue::Served)
     }
 
@@ -267,11 +278,7 @@ impl Snapshot {
     /// ```
     #[inline]
     pub fn number_value(&self, key: &str, ctx: &Context, default: f64) -> f64 {
-        self.flags
-            .get(key)
-            .filter(|f| f.flag_type() == FlagType::Number)
-            .and_then(|f| f.variant_of(&f.decide(ctx, &self.lookup(), 0)))
-            .and_then(|v| v.value.as_f64())
+        self.served(key, ctx, |f, out| f.number_of(&out))
             .unwrap_or(default)
     }
 
@@ -282,9 +289,19 @@ impl Snapshot {
         ctx: &Context,
         default: serde_json::Value,
     ) -> serde_json::Value {
-        self.flags
-            .get(key)
-            .and_then(|f| f.variant_of(&f.decide(ctx, &self.lookup(), 0)))
-            .map_or(default, |v| (*v.value).clone())
+        self.served(key, ctx, |f, out| f.json_of(&out))
+            .unwrap_or(default)
+    }
+
+    /// What a flag serves a context, read by `pick`; `None` for an unknown key.
+    #[inline]
+    fn served<R>(
+        &self,
+        key: &str,
+        ctx: &Context,
+        pick: impl FnOnce(&CompiledFlag, Outcome<'_>) -> Option<R>,
+    ) -> Option<R> {
+        let f = self.flags.get(key)?;
+        pick(f, f.decide(ctx, &self.lookup(), 0))
     }
 }

@@ -11,11 +11,11 @@ use serde::{Deserialize, Serialize};
 use super::condition::{check_attribute, check_len, validate_condition};
 use super::limits::*;
 use super::names::check_name;
-use super::values::parse_instant;
-use super::variants::{
-    validate_decision, validate_prerequisites, validate_variants, PrerequisiteInput, ServeInput,
-    VariantNames, MAX_KEY_LEN_RULE, OFF,
+use super::serving::{
+    validate_decision, validate_prerequisites, validate_variants, VariantNames, MAX_KEY_LEN_RULE,
 };
+use super::values::parse_instant;
+use super::variants::{PrerequisiteInput, ServeInput, OFF};
 use super::{Condition, FlagKey, FlagSpec, FlagType, Rule, Variant};
 use crate::error::ValidationErrors;
 

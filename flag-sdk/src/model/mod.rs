@@ -11,11 +11,13 @@ mod convert;
 mod flag;
 pub(crate) mod input;
 mod names;
+mod patch;
 mod references;
 #[cfg(feature = "openapi")]
 mod schema;
 mod segment;
 mod serialize;
+mod serving;
 pub(crate) mod values;
 pub(crate) mod variants;
 

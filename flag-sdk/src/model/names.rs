@@ -151,6 +151,18 @@ name_type!(
     check_env
 );
 
+impl FlagKey {
+    /// The grammar [`FlagKey::parse`] checks, as a regular expression (the pattern of its
+    /// OpenAPI schema).
+    pub const PATTERN: &'static str = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$";
+}
+
+impl EnvName {
+    /// The grammar [`EnvName::parse`] checks, as a regular expression (the pattern of its
+    /// OpenAPI schema).
+    pub const PATTERN: &'static str = "^[a-z0-9][a-z0-9_-]{0,63}$";
+}
+
 fn check_key(s: &str) -> Result<(), NameError> {
     check_name(
         s,

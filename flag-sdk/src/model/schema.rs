@@ -13,11 +13,6 @@ use utoipa::{PartialSchema, ToSchema};
 use super::{EnvName, FlagKey, Operator, Percentage, MAX_ENV_LEN, MAX_KEY_LEN};
 use crate::Context;
 
-/// `^[a-z0-9][a-z0-9_-]{0,63}$`, as [`EnvName::parse`] checks it.
-pub const ENV_NAME_PATTERN: &str = "^[a-z0-9][a-z0-9_-]{0,63}$";
-/// `^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`, as [`FlagKey::parse`] checks it.
-pub const FLAG_KEY_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$";
-
 fn name(pattern: &str, max: usize, example: &str, description: &str) -> RefOr<Schema> {
     ObjectBuilder::new()
         .schema_type(Type::String)
@@ -32,7 +27,7 @@ fn name(pattern: &str, max: usize, example: &str, description: &str) -> RefOr<Sc
 impl PartialSchema for FlagKey {
     fn schema() -> RefOr<Schema> {
         name(
-            FLAG_KEY_PATTERN,
+            FlagKey::PATTERN,
             MAX_KEY_LEN,
             "new_checkout",
             "A flag key: 1 to 128 characters of A-Z, a-z, 0-9, '_', '.', '-', starting with a letter or digit.",
@@ -49,7 +44,7 @@ impl ToSchema for FlagKey {
 impl PartialSchema for EnvName {
     fn schema() -> RefOr<Schema> {
         name(
-            ENV_NAME_PATTERN,
+            EnvName::PATTERN,
             MAX_ENV_LEN,
             "production",
             "An environment name: 1 to 64 characters of a-z, 0-9, '_', '-', starting with a letter or digit.",
@@ -143,8 +138,8 @@ mod tests {
 
     #[test]
     fn the_name_patterns_are_the_parsers() {
-        let key = regex::Regex::new(FLAG_KEY_PATTERN).unwrap();
-        let env = regex::Regex::new(ENV_NAME_PATTERN).unwrap();
+        let key = regex::Regex::new(FlagKey::PATTERN).unwrap();
+        let env = regex::Regex::new(EnvName::PATTERN).unwrap();
         for s in [
             "a",
             "new_checkout",

@@ -34,14 +34,20 @@ pub struct FlagUsage {
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        description = "A flag as the server answers it: the flag's fields, plus `usage` in admin reads"
+    )
+)]
 pub struct StoredFlag {
     /// The flag: its spec, validated by the model, with the `version`, `updated_at` and
     /// `updated_by` the server set.
     #[serde(flatten)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub flag: Flag,
     /// Evaluation counts; present in admin reads (`GET` of a flag, the flag list).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub usage: Option<FlagUsage>,
 }
 

@@ -14,6 +14,7 @@ use super::input::{change_meta, parse_json, JsonBytes};
 use super::query::{self, Query};
 use crate::auth::Admin;
 use crate::error::Result;
+use crate::openapi::params::{ChangeHeaders, EnvPath};
 use crate::state::AppState;
 
 /// Query parameters of apply.
@@ -32,14 +33,11 @@ pub struct ApplyQuery {
 /// Applies a flag document to an environment.
 #[utoipa::path(
     post, path = "/api/v1/environments/{env}/apply", tag = "flags",
-    security(("bearer" = [])),
-    params(("env" = String, Path, description = "Environment name"), ApplyQuery,
-           ("X-Change-Reason" = Option<String>, Header, description = "Why, for the audit log")),
+    params(EnvPath, ApplyQuery, ChangeHeaders),
     request_body(content = crate::openapi::ApplyDocumentDoc, content_type = "application/json"),
     responses(
         (status = 200, description = "The plan (carried out unless dry_run)", body = Plan),
-        (status = 400, description = "Invalid document; nothing written. Field paths like flags[2].rules[0].percentage", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Store unavailable; nothing written", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid document; nothing written. Field paths like flags[2].rules[0].percentage"),
     )
 )]
 pub async fn apply(

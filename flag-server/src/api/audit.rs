@@ -10,6 +10,7 @@ use utoipa::IntoParams;
 use super::query::{self, Query};
 use crate::auth::Admin;
 use crate::error::{ApiError, Result};
+use crate::openapi::params::EnvPath;
 use crate::state::AppState;
 use crate::store::{AuditAction, AuditEntry};
 
@@ -69,12 +70,10 @@ fn wire_entry(e: AuditEntry) -> wire::AuditEntry {
 /// The audit log of an environment, newest first.
 #[utoipa::path(
     get, path = "/api/v1/environments/{env}/audit", tag = "audit",
-    security(("bearer" = [])),
-    params(("env" = String, Path, description = "Environment name"), AuditQuery),
+    params(EnvPath, AuditQuery),
     responses(
         (status = 200, description = "Entries newest first", body = AuditPage),
-        (status = 400, description = "Bad limit or before", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such environment", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad limit or before"),
     )
 )]
 pub async fn list(

@@ -9,6 +9,7 @@ use super::json_response;
 use crate::auth::Admin;
 use crate::error::Result;
 use crate::hub::EnvView;
+use crate::openapi::params::EnvPath;
 use crate::state::AppState;
 
 /// The wire form of an environment's view.
@@ -23,11 +24,8 @@ fn info(v: &EnvView) -> EnvironmentInfo {
 /// Lists the environments.
 #[utoipa::path(
     get, path = "/api/v1/environments", tag = "environments",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Every environment with its version and flag count", body = EnvironmentList),
-        (status = 401, description = "No or unknown token", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin token", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list(_admin: Admin, state: web::Data<AppState>) -> Result<HttpResponse> {
@@ -47,13 +45,11 @@ pub async fn list(_admin: Admin, state: web::Data<AppState>) -> Result<HttpRespo
 /// Creates an environment; 201 when created, 200 when it existed already.
 #[utoipa::path(
     put, path = "/api/v1/environments/{env}", tag = "environments",
-    security(("bearer" = [])),
-    params(("env" = String, Path, description = "Environment name: ^[a-z0-9][a-z0-9_-]{0,63}$")),
+    params(EnvPath),
     responses(
         (status = 201, description = "Created", body = EnvironmentInfo),
         (status = 200, description = "Existed already", body = EnvironmentInfo),
-        (status = 400, description = "Invalid name", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Store unavailable", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid name"),
     )
 )]
 pub async fn create(
@@ -74,11 +70,9 @@ pub async fn create(
 /// Deletes an environment with its flags, history and SDK keys.
 #[utoipa::path(
     delete, path = "/api/v1/environments/{env}", tag = "environments",
-    security(("bearer" = [])),
-    params(("env" = String, Path, description = "Environment name")),
+    params(EnvPath),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "No such environment", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn delete(

@@ -12,6 +12,7 @@ use flag_sdk::{EnvName, Flag, FlagInput, FlagKey, FlagSpec};
 use super::input::{change_meta, if_match, JsonBytes};
 use crate::auth::Admin;
 use crate::error::{ApiError, Result};
+use crate::openapi::params::{ChangeHeaders, EnvPath, FlagPath, WriteHeaders};
 use crate::service::{check_key, ServiceError};
 use crate::state::AppState;
 use crate::store::FlagUsage;
@@ -52,11 +53,9 @@ fn parse_flag(bytes: &[u8], path_key: Option<&FlagKey>) -> Result<FlagSpec> {
 /// Lists the flags of an environment with its version.
 #[utoipa::path(
     get, path = "/api/v1/environments/{env}/flags", tag = "flags",
-    security(("bearer" = [])),
-    params(("env" = String, Path, description = "Environment name")),
+    params(EnvPath),
     responses(
         (status = 200, description = "The flags, sorted by key, each with its usage", body = FlagList),
-        (status = 404, description = "No such environment", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list(
@@ -88,15 +87,12 @@ pub async fn list(
 /// Creates a flag; 409 when the key exists.
 #[utoipa::path(
     post, path = "/api/v1/environments/{env}/flags", tag = "flags",
-    security(("bearer" = [])),
-    params(("env" = String, Path, description = "Environment name"),
-           ("X-Change-Reason" = Option<String>, Header, description = "Why, for the audit log")),
+    params(EnvPath, ChangeHeaders),
     request_body(content = crate::openapi::FlagInputDoc, content_type = "application/json"),
     responses(
         (status = 201, description = "Created; `ETag` is its version", body = Flag),
-        (status = 400, description = "Invalid flag", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The key exists", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Store unavailable; nothing written", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid flag"),
+        (status = 409, description = "The key exists"),
     )
 )]
 pub async fn create(
@@ -122,11 +118,9 @@ pub async fn create(
 /// One flag with its usage; `ETag` is its version.
 #[utoipa::path(
     get, path = "/api/v1/environments/{env}/flags/{key}", tag = "flags",
-    security(("bearer" = [])),
-    params(("env" = String, Path, description = "Environment name"), ("key" = String, Path, description = "Flag key")),
+    params(FlagPath),
     responses(
         (status = 200, description = "The flag; `ETag` is its version", body = StoredFlag),
-        (status = 404, description = "No such environment or flag", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get(
@@ -153,17 +147,13 @@ pub async fn get(
 /// Replaces (or creates) a flag; with `If-Match`, only when its version is still that one.
 #[utoipa::path(
     put, path = "/api/v1/environments/{env}/flags/{key}", tag = "flags",
-    security(("bearer" = [])),
-    params(("env" = String, Path, description = "Environment name"), ("key" = String, Path, description = "Flag key"),
-           ("If-Match" = Option<String>, Header, description = "The version read (its ETag), e.g. \"7\""),
-           ("X-Change-Reason" = Option<String>, Header, description = "Why, for the audit log")),
+    params(FlagPath, WriteHeaders),
     request_body(content = crate::openapi::FlagInputDoc, content_type = "application/json"),
     responses(
         (status = 200, description = "Replaced", body = Flag),
         (status = 201, description = "Created (no such flag and no If-Match)", body = Flag),
-        (status = 400, description = "Invalid flag, or the body's key differs from the path's", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The flag changed since the If-Match version", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Store unavailable; nothing written", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid flag, or the body's key differs from the path's"),
+        (status = 412, description = "The flag changed since the If-Match version"),
     )
 )]
 pub async fn replace(
@@ -189,16 +179,12 @@ pub async fn replace(
 /// Applies a JSON merge patch (RFC 7386), e.g. `{"enabled": false}`; `If-Match` as PUT.
 #[utoipa::path(
     patch, path = "/api/v1/environments/{env}/flags/{key}", tag = "flags",
-    security(("bearer" = [])),
-    params(("env" = String, Path, description = "Environment name"), ("key" = String, Path, description = "Flag key"),
-           ("If-Match" = Option<String>, Header, description = "The version read (its ETag)"),
-           ("X-Change-Reason" = Option<String>, Header, description = "Why, for the audit log")),
+    params(FlagPath, WriteHeaders),
     request_body(content = crate::openapi::FlagPatchDoc, description = "A JSON merge patch of the flag's fields", content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "Patched", body = Flag),
-        (status = 400, description = "Invalid patch or resulting flag", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such flag", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The flag changed since the If-Match version", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid patch or resulting flag"),
+        (status = 412, description = "The flag changed since the If-Match version"),
     )
 )]
 pub async fn patch(
@@ -228,15 +214,11 @@ pub async fn patch(
 /// Deletes a flag; `If-Match` as PUT.
 #[utoipa::path(
     delete, path = "/api/v1/environments/{env}/flags/{key}", tag = "flags",
-    security(("bearer" = [])),
-    params(("env" = String, Path, description = "Environment name"), ("key" = String, Path, description = "Flag key"),
-           ("If-Match" = Option<String>, Header, description = "The version read (its ETag)"),
-           ("X-Change-Reason" = Option<String>, Header, description = "Why, for the audit log")),
+    params(FlagPath, WriteHeaders),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "No such flag", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The flag is a prerequisite of other flags; the detail names them", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The flag changed since the If-Match version", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The flag is a prerequisite of other flags; the detail names them"),
+        (status = 412, description = "The flag changed since the If-Match version"),
     )
 )]
 pub async fn delete(

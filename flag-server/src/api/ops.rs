@@ -34,7 +34,7 @@ pub async fn healthz() -> HttpResponse {
 /// The store is reachable and has its data; 503 otherwise.
 #[utoipa::path(get, path = "/readyz", tag = "ops",
     responses((status = 200, description = "Ready", body = Health),
-              (status = 503, description = "Store unreachable, or lost its data and not restored yet", body = super::problem::Problem, content_type = "application/problem+json")))]
+              (status = 503, description = "Store unreachable, or lost its data and not restored yet")))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
     state.service.store().ping().await?;
     if state.hub().store_lost() {

@@ -8,6 +8,7 @@ use flag_sdk::EnvName;
 use super::input::{expect_object, parse_json, OptionalJsonBytes};
 use crate::auth::Admin;
 use crate::error::{ApiError, Result};
+use crate::openapi::params::{EnvPath, SdkKeyPath};
 use crate::state::AppState;
 use crate::store::SdkKeyRecord;
 
@@ -28,12 +29,10 @@ fn key_info(k: &SdkKeyRecord) -> SdkKeyInfo {
 /// Issues an SDK key for the environment.
 #[utoipa::path(
     post, path = "/api/v1/environments/{env}/sdk-keys", tag = "sdk-keys",
-    security(("bearer" = [])),
-    params(("env" = String, Path, description = "Environment name")),
+    params(EnvPath),
     request_body(content = Option<NewSdkKey>, content_type = "application/json"),
     responses(
         (status = 201, description = "Issued; the secret is in `key`, shown once", body = IssuedSdkKey),
-        (status = 404, description = "No such environment", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create(
@@ -72,11 +71,9 @@ pub async fn create(
 /// Lists the environment's SDK keys (no secrets, no hashes).
 #[utoipa::path(
     get, path = "/api/v1/environments/{env}/sdk-keys", tag = "sdk-keys",
-    security(("bearer" = [])),
-    params(("env" = String, Path, description = "Environment name")),
+    params(EnvPath),
     responses(
         (status = 200, description = "The keys", body = SdkKeyList),
-        (status = 404, description = "No such environment", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list(
@@ -98,11 +95,9 @@ pub async fn list(
 /// Revokes an SDK key: it stops working at once on this instance, within seconds elsewhere.
 #[utoipa::path(
     delete, path = "/api/v1/environments/{env}/sdk-keys/{id}", tag = "sdk-keys",
-    security(("bearer" = [])),
-    params(("env" = String, Path, description = "Environment name"), ("id" = String, Path, description = "The key's id")),
+    params(SdkKeyPath),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 404, description = "No such key", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn revoke(

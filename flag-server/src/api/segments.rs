@@ -10,6 +10,7 @@ use flag_sdk::{EnvName, FlagKey, Segment, SegmentInput, ValidationErrors};
 use super::input::{change_meta, JsonBytes};
 use crate::auth::Admin;
 use crate::error::{ApiError, Result};
+use crate::openapi::params::{ChangeHeaders, EnvPath, SegmentPath};
 use crate::service::ServiceError;
 use crate::state::AppState;
 
@@ -35,11 +36,9 @@ fn parse_segment(bytes: &[u8], path_key: &FlagKey) -> Result<Segment> {
 /// Lists the segments of an environment with its version.
 #[utoipa::path(
     get, path = "/api/v1/environments/{env}/segments", tag = "segments",
-    security(("bearer" = [])),
-    params(("env" = String, Path, description = "Environment name")),
+    params(EnvPath),
     responses(
         (status = 200, description = "The segments, sorted by key", body = SegmentList),
-        (status = 404, description = "No such environment", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list(
@@ -60,11 +59,9 @@ pub async fn list(
 /// One segment.
 #[utoipa::path(
     get, path = "/api/v1/environments/{env}/segments/{key}", tag = "segments",
-    security(("bearer" = [])),
-    params(("env" = String, Path, description = "Environment name"), ("key" = String, Path, description = "Segment key")),
+    params(SegmentPath),
     responses(
         (status = 200, description = "The segment", body = Segment),
-        (status = 404, description = "No such environment or segment", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get(
@@ -86,15 +83,12 @@ pub async fn get(
 /// Creates or replaces a segment.
 #[utoipa::path(
     put, path = "/api/v1/environments/{env}/segments/{key}", tag = "segments",
-    security(("bearer" = [])),
-    params(("env" = String, Path, description = "Environment name"), ("key" = String, Path, description = "Segment key"),
-           ("X-Change-Reason" = Option<String>, Header, description = "Why, for the audit log")),
+    params(SegmentPath, ChangeHeaders),
     request_body(content = crate::openapi::SegmentInputDoc, content_type = "application/json"),
     responses(
         (status = 200, description = "Replaced", body = Segment),
         (status = 201, description = "Created", body = Segment),
-        (status = 400, description = "Invalid segment, or the body's key differs from the path's", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Store unavailable; nothing written", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid segment, or the body's key differs from the path's"),
     )
 )]
 pub async fn replace(
@@ -122,13 +116,10 @@ pub async fn replace(
 /// Deletes a segment; 409 while a flag's conditions use it.
 #[utoipa::path(
     delete, path = "/api/v1/environments/{env}/segments/{key}", tag = "segments",
-    security(("bearer" = [])),
-    params(("env" = String, Path, description = "Environment name"), ("key" = String, Path, description = "Segment key"),
-           ("X-Change-Reason" = Option<String>, Header, description = "Why, for the audit log")),
+    params(SegmentPath, ChangeHeaders),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "No such environment or segment", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Flags use the segment; the detail names them", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Flags use the segment; the detail names them"),
     )
 )]
 pub async fn delete(

@@ -31,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::{Admin, SdkClient};
 use crate::error::{ApiError, Result};
 use crate::hub::{EnvView, Hub, Notice};
+use crate::openapi::params::{EnvPath, StreamHeaders};
 use crate::state::AppState;
 use crate::store::{Change, ChangeEvent, Replay, StoreError};
 
@@ -44,9 +45,7 @@ const BATCH: usize = 256;
 /// The stream of one environment, for admins (CLI `watch`, UI).
 #[utoipa::path(
     get, path = "/api/v1/environments/{env}/stream", tag = "stream",
-    security(("bearer" = [])),
-    params(("env" = String, Path, description = "Environment name"),
-           ("Last-Event-ID" = Option<String>, Header, description = "Resume after this version")),
+    params(EnvPath, StreamHeaders),
     responses((status = 200, description = "Server-Sent Events: snapshot, put, delete, heartbeat comments", content_type = "text/event-stream", body = String))
 )]
 pub async fn environment_stream(
@@ -63,8 +62,7 @@ pub async fn environment_stream(
 /// The stream of the SDK key's environment.
 #[utoipa::path(
     get, path = "/api/v1/sdk/stream", tag = "sdk",
-    security(("bearer" = [])),
-    params(("Last-Event-ID" = Option<String>, Header, description = "Resume after this version")),
+    params(StreamHeaders),
     responses((status = 200, description = "Server-Sent Events: snapshot, put, delete, heartbeat comments", content_type = "text/event-stream", body = String))
 )]
 pub async fn sdk_stream(

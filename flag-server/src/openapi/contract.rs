@@ -1,7 +1,7 @@
 //! Document-wide modifiers: the bearer scheme, and the answers and path grammar every
 //! operation shares.
 
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::{Modify, PartialSchema};
 
 use crate::api;
@@ -28,18 +28,16 @@ impl Modify for BearerAuth {
 /// What every operation may answer besides its own successes, and the grammar of the path
 /// names, applied to the whole document so that no operation can forget them:
 ///
+/// - every `/api/v1` route needs the bearer token (an admin token or an SDK key);
 /// - path parameters `env` and `key` carry the exact grammar of [`flag_sdk::EnvName`] and
 ///   [`flag_sdk::FlagKey`] (a name outside it is a 400);
 /// - 400 wherever the request has parameters or a body, 401 and 403 wherever a token is
 ///   needed, 404 wherever an environment is named, 413 and 415 wherever a body is read, 503
-///   on every `/api/v1` route (the store may be unreachable).
+///   on every `/api/v1` route (the store may be unreachable);
+/// - every 4xx and 5xx answer is `application/problem+json` with a [`flag_sdk::wire::Problem`]:
+///   a handler states only the status and description of its own error answers, e.g.
+///   `(status = 409, description = "The key exists")`, and this gives them their content.
 pub(super) struct Contract;
-
-/// `^[a-z0-9][a-z0-9_-]{0,63}$`, as [`flag_sdk::EnvName::parse`] checks it (and as the
-/// schema of [`flag_sdk::EnvName`] declares it; a test checks they agree).
-pub const ENV_NAME_PATTERN: &str = "^[a-z0-9][a-z0-9_-]{0,63}$";
-/// `^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`, as [`flag_sdk::FlagKey::parse`] checks it.
-pub const FLAG_KEY_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$";
 
 /// `If-Match`: `*`, or one version, quoted (its ETag) or not, optionally weak.
 pub const IF_MATCH_PATTERN: &str = "^(\\*|(W/)?\"[0-9]{1,19}\"|[0-9]{1,19})$";
@@ -58,17 +56,32 @@ fn pattern_schema(
         .into()
 }
 
+fn problem_content() -> utoipa::openapi::Content {
+    use utoipa::openapi::{ContentBuilder, Ref};
+    ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name("Problem")))
+        .build()
+}
+
 fn problem_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
-    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    use utoipa::openapi::ResponseBuilder;
     ResponseBuilder::new()
         .description(description)
-        .content(
-            api::problem::PROBLEM_JSON,
-            ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("Problem")))
-                .build(),
-        )
+        .content(api::problem::PROBLEM_JSON, problem_content())
         .into()
+}
+
+/// What a 404 of a path means: the resources its parameters name.
+fn not_found(path: &str) -> &'static str {
+    if path.contains("/segments/{key}") {
+        "No such environment or segment"
+    } else if path.contains("{key}") {
+        "No such environment or flag"
+    } else if path.contains("{id}") {
+        "No such environment or SDK key"
+    } else {
+        "No such environment"
+    }
 }
 
 impl Modify for Contract {
@@ -85,6 +98,18 @@ impl Modify for Contract {
             ];
             for (op, creates) in ops {
                 let Some(op) = op else { continue };
+                if let Some(params) = op.parameters.as_mut() {
+                    // With `web::Path<(EnvName, FlagKey)>`, utoipa's actix support adds the
+                    // path parameters again, undescribed, after those of `params(FlagPath)`:
+                    // keep the first of each name and place.
+                    let mut seen = Vec::new();
+                    params.retain(|p| {
+                        let id = (p.name.clone(), p.parameter_in.clone());
+                        let first = !seen.contains(&id);
+                        seen.push(id);
+                        first
+                    });
+                }
                 for param in op.parameters.iter_mut().flatten() {
                     if matches!(param.parameter_in, ParameterIn::Header) && param.name == "If-Match"
                     {
@@ -107,7 +132,14 @@ impl Modify for Contract {
                 }
                 let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
                 let has_body = op.request_body.is_some();
-                let needs_token = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                // Every `/api/v1` route takes a bearer token (an admin token or an SDK key).
+                let needs_token = path.starts_with("/api/v1/");
+                if needs_token {
+                    op.security = Some(vec![SecurityRequirement::new(
+                        "bearer",
+                        Vec::<String>::new(),
+                    )]);
+                }
                 let mut add = |status: &str, description: &str| {
                     op.responses
                         .responses
@@ -128,7 +160,7 @@ impl Modify for Contract {
                     );
                 }
                 if path.contains("{env}") && !creates {
-                    add("404", "No such environment");
+                    add("404", not_found(path));
                 }
                 if has_body {
                     add("413", "The body is larger than the server's limit");
@@ -137,62 +169,17 @@ impl Modify for Contract {
                 if path.starts_with("/api/v1/") {
                     add("503", "Store unavailable; nothing was changed");
                 }
+                for (status, response) in op.responses.responses.iter_mut() {
+                    let is_error = status.starts_with('4') || status.starts_with('5');
+                    if let utoipa::openapi::RefOr::T(response) = response {
+                        if is_error && response.content.is_empty() {
+                            response
+                                .content
+                                .insert(api::problem::PROBLEM_JSON.to_owned(), problem_content());
+                        }
+                    }
+                }
             }
         }
-    }
-}
-
-/// The schema of [`flag_sdk::wire::StoredFlag`]: a [`flag_sdk::Flag`] with `usage`. (The
-/// wire type flattens the flag, which `utoipa` cannot describe but as an object; this states
-/// the same JSON as the flag's schema and the usage's.)
-pub(super) struct StoredFlagSchema;
-
-impl Modify for StoredFlagSchema {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Type};
-        use utoipa::openapi::Ref;
-        let components = openapi.components.get_or_insert_with(Default::default);
-        let mut usage_ref = Ref::from_schema_name("FlagUsage");
-        usage_ref.description =
-            "Evaluation counts from SDKs (`POST /sdk/metrics`); present in admin reads".into();
-        let usage = ObjectBuilder::new()
-            .schema_type(Type::Object)
-            .property("usage", usage_ref);
-        components.schemas.insert(
-            "StoredFlag".to_owned(),
-            AllOfBuilder::new()
-                .description(Some(
-                    "A flag as the server answers it: the flag's fields, plus `usage` in admin reads",
-                ))
-                .item(Ref::from_schema_name("Flag"))
-                .item(usage)
-                .into(),
-        );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use utoipa::openapi::schema::Schema;
-    use utoipa::openapi::RefOr;
-    use utoipa::PartialSchema;
-
-    fn pattern<T: PartialSchema>() -> Option<String> {
-        match T::schema() {
-            RefOr::T(Schema::Object(o)) => o.pattern,
-            _ => None,
-        }
-    }
-
-    #[test]
-    fn the_path_patterns_are_the_models() {
-        assert_eq!(
-            pattern::<flag_sdk::EnvName>().as_deref(),
-            Some(super::ENV_NAME_PATTERN)
-        );
-        assert_eq!(
-            pattern::<flag_sdk::FlagKey>().as_deref(),
-            Some(super::FLAG_KEY_PATTERN)
-        );
     }
 }

@@ -17,17 +17,18 @@
 //! with the bounds validation enforces (see `request_schemas`).
 
 mod contract;
+pub mod params;
 mod request_schemas;
 
 use std::sync::OnceLock;
 
 use utoipa::OpenApi;
 
-pub use contract::{CHANGE_REASON_PATTERN, ENV_NAME_PATTERN, FLAG_KEY_PATTERN, IF_MATCH_PATTERN};
+pub use contract::{CHANGE_REASON_PATTERN, IF_MATCH_PATTERN};
 pub use request_schemas::*;
 
 use crate::api;
-use contract::{BearerAuth, Contract, StoredFlagSchema};
+use contract::{BearerAuth, Contract};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -48,7 +49,7 @@ use contract::{BearerAuth, Contract, StoredFlagSchema};
         api::ops::healthz, api::ops::readyz, api::ops::metrics, api::ops::openapi,
     ),
     components(schemas(flag_sdk::wire::Problem, flag_sdk::FieldError, flag_sdk::Flag, flag_sdk::wire::FlagUsage)),
-    modifiers(&BearerAuth, &Contract, &StoredFlagSchema),
+    modifiers(&BearerAuth, &Contract),
     tags(
         (name = "environments", description = "Environments"),
         (name = "flags", description = "Flags of an environment"),

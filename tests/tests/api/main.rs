@@ -16,4 +16,5 @@ mod persistence;
 mod sdk;
 mod segments;
 mod support;
+mod typed;
 mod wire;

@@ -82,3 +82,56 @@ async fn evaluation_through_a_connected_client_does_not_allocate() {
     );
     client.close().await;
 }
+
+#[tokio::test]
+async fn typed_getters_through_a_connected_client_do_not_allocate() {
+    let server = Server::embedded().await;
+    let admin = server.admin();
+    admin
+        .apply(json!({"flags": [
+            {"key": "button", "type": "string", "enabled": true,
+             "variants": [{"key": "blue", "value": "#0050ff"}, {"key": "green", "value": "#00a050"}],
+             "rules": [{"id": "staff", "conditions": [{"attribute": "email", "operator": "ends_with",
+                 "values": ["@example.com"]}], "serve": {"variant": "green"}}],
+             "default_serve": {"split": [{"variant": "blue", "weight": 5000}, {"variant": "green", "weight": 5000}]}},
+            {"key": "limit", "type": "number", "enabled": true,
+             "variants": [{"key": "low", "value": 10}, {"key": "high", "value": 50}],
+             "default_serve": {"split": [{"variant": "low", "weight": 2500}, {"variant": "high", "weight": 7500}]}}
+        ]}))
+        .await;
+    let (_, key) = admin.sdk_key().await;
+    let client = FlagClient::builder(server.url(), key.as_str())
+        .metrics_interval(Duration::from_secs(3600))
+        .build()
+        .await
+        .unwrap();
+    let staff = Context::new().user_id("42").set("email", "ann@example.com");
+    let user = Context::new().user_id("7");
+    client.is_enabled("ghost");
+    client.string_value("ghost", &user, "d");
+    client.is_enabled("button");
+
+    let before = allocations();
+    let mut chars = 0;
+    let mut total = 0.0;
+    for _ in 0..1000 {
+        chars += client.string_value("button", &staff, "#000000").len();
+        chars += client.string_value("button", &user, "#000000").len();
+        chars += client.string_value("ghost", &user, "#000000").len();
+        chars += client.variant("button", &user).map_or(0, |v| v.len());
+        total += client.number_value("limit", &user, 1.0);
+    }
+    let after = allocations();
+    let arm = client.variant("button", &user).unwrap();
+    let expected_limit = client.number_value("limit", &user, 1.0);
+    assert_eq!(chars, 1000 * (7 + 7 + 7 + arm.len()));
+    assert!(expected_limit == 10.0 || expected_limit == 50.0);
+    assert_eq!(total, 1000.0 * expected_limit);
+    assert_eq!(
+        after - before,
+        0,
+        "typed getters allocated {} times",
+        after - before
+    );
+    client.close().await;
+}
