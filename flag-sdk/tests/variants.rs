@@ -22,6 +22,10 @@ fn fields(doc: Value) -> Vec<String> {
 
 /// The example flag, with its segment and prerequisite.
 fn checkout() -> Snapshot {
+    Snapshot::compile_with_segments("production", 1, checkout_flags(), [beta_testers()])
+}
+
+fn checkout_flags() -> Vec<Flag> {
     let button = flag(json!({
         "key": "checkout_button", "type": "string", "enabled": true,
         "variants": [{"key": "blue", "value": "#0050ff"}, {"key": "green", "value": "#00a050"}],
@@ -41,12 +45,15 @@ fn checkout() -> Snapshot {
     let gate = flag(json!({"key": "new_checkout", "enabled": true, "rules": [
         {"id": "blocked", "percentage": 0, "conditions": [
             {"attribute": "country", "operator": "in", "values": ["XX"]}]}]}));
-    let beta = Segment::from_value(json!({
+    vec![button, gate]
+}
+
+fn beta_testers() -> Segment {
+    Segment::from_value(json!({
         "key": "beta-testers", "included": ["u1", "u2"], "excluded": ["u3"],
         "conditions": [{"attribute": "plan", "operator": "in", "values": ["beta"]}],
     }))
-    .unwrap();
-    Snapshot::compile_with_segments("production", 1, [button, gate], [beta])
+    .unwrap()
 }
 
 #[test]
@@ -495,4 +502,45 @@ fn prerequisites_chain_and_fail_closed() {
     );
     // On its own, a flag cannot find its prerequisites: it fails closed.
     assert!(!snap.get("a").unwrap().is_enabled(&Context::new()));
+}
+
+/// The hot path (`is_enabled`, with its shortcut for flags that cannot depend on the context)
+/// agrees with `evaluate` for every kind of flag.
+#[test]
+fn is_enabled_agrees_with_evaluate() {
+    let mut flags: Vec<Flag> = checkout_flags();
+    flags.extend([
+        Flag::on("on").unwrap(),
+        Flag::off("off").unwrap(),
+        Flag::rollout("zero", 0.0).unwrap(),
+        Flag::rollout("half", 50.0).unwrap(),
+        flag(json!({"key": "serves_on", "enabled": true, "default_serve": {"variant": "on"}})),
+        flag(json!({"key": "serves_off", "enabled": true, "default_serve": {"variant": "off"}})),
+        flag(json!({"key": "bool_split", "enabled": true, "default_serve": {"split": [
+            {"variant": "off", "weight": 3000}, {"variant": "on", "weight": 7000}]}})),
+        flag(json!({"key": "gated", "enabled": true, "prerequisites": [{"flag": "half", "variants": ["on"]}]})),
+        flag(json!({"key": "ruled", "enabled": true, "percentage": 0, "rules": [{"id": "de",
+            "conditions": [{"attribute": "country", "operator": "in", "values": ["DE"]}],
+            "serve": {"split": [{"variant": "on", "weight": 5000}, {"variant": "off", "weight": 5000}]}}]})),
+    ]);
+    let keys: Vec<String> = flags.iter().map(|f| f.key.to_string()).collect();
+    let snap = Snapshot::compile_with_segments("t", 1, flags, [beta_testers()]);
+    for i in 0..300 {
+        let mut ctx = Context::new().set("country", if i % 3 == 0 { "DE" } else { "US" });
+        if i % 7 != 0 {
+            ctx = ctx.user_id(format!("u{i}"));
+        }
+        for key in &keys {
+            assert_eq!(
+                snap.is_enabled(key, &ctx),
+                snap.evaluate(key, &ctx).enabled,
+                "{key} for context {i}"
+            );
+            assert_eq!(
+                snap.get(key).unwrap().is_enabled(&ctx),
+                snap.get(key).unwrap().evaluate(&ctx).enabled,
+                "{key} on its own for context {i}"
+            );
+        }
+    }
 }

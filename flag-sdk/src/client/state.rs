@@ -117,8 +117,21 @@ impl Shared {
     /// Whether a flag is on, counted.
     #[inline]
     pub(crate) fn is_enabled(&self, key: &str, ctx: &Context) -> bool {
-        self.answer(key, ctx, |f, out| f.enabled_of(&out))
-            .unwrap_or(false)
+        let view = self.view.load();
+        match view.snapshot.is_on_known(key, ctx) {
+            Some(on) => {
+                if let Some(c) = view.counters.get(key) {
+                    c.record(on);
+                }
+                on
+            }
+            None => {
+                if let Some(usage) = &self.usage {
+                    usage.record_unknown(key);
+                }
+                false
+            }
+        }
     }
 
     /// A flag's evaluation with its reason, counted.

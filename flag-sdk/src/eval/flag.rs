@@ -68,6 +68,9 @@ pub struct CompiledFlag {
     stickiness: Box<str>,
     /// `salt + ":"`, the fixed start of every hashed input.
     hash_prefix: Box<[u8]>,
+    /// Whether the flag is on, when that cannot depend on the context (disabled, or no rules
+    /// or prerequisites and a default that does not hash): the hot path's shortcut.
+    constant: Option<bool>,
 }
 
 impl CompiledFlag {
@@ -144,7 +147,20 @@ impl CompiledFlag {
         let mut hash_prefix = Vec::with_capacity(flag.salt.len() + 1);
         hash_prefix.extend_from_slice(flag.salt.as_bytes());
         hash_prefix.push(b':');
+        let constant = match (&flag.flag_type, &default) {
+            (FlagType::Boolean, _) if !flag.enabled => Some(false),
+            (FlagType::Boolean, _) if !flag.rules.is_empty() || !flag.prerequisites.is_empty() => {
+                None
+            }
+            (FlagType::Boolean, Decision::Percentage(bp)) if *bp >= 10_000 => Some(true),
+            (FlagType::Boolean, Decision::Percentage(0)) => Some(false),
+            (FlagType::Boolean, Decision::Variant(v)) => Some(*v == 0),
+            (FlagType::Boolean, _) => None,
+            // A flag of another type is "on" when enabled.
+            _ => Some(flag.enabled),
+        };
         CompiledFlag {
+            constant,
             enabled: flag.enabled,
             flag_type: flag.flag_type,
             variants,
@@ -177,7 +193,30 @@ impl CompiledFlag {
 
     /// Whether the flag is on for a context, on its own (see [`evaluate`](Self::evaluate)).
     pub fn is_enabled(&self, ctx: &Context) -> bool {
-        self.enabled_of(&self.decide(ctx, &Lookup::empty(), 0))
+        self.is_on(ctx, &Lookup::empty())
+    }
+
+    /// Whether the flag is on: the same answer as [`enabled_of`](Self::enabled_of) of
+    /// [`decide`](Self::decide), without building a reason (the hot path).
+    #[inline]
+    pub(crate) fn is_on(&self, ctx: &Context, lookup: &Lookup<'_>) -> bool {
+        if let Some(on) = self.constant {
+            return on;
+        }
+        if !self.prerequisites.is_empty() && !self.prerequisites_hold(ctx, lookup, 0) {
+            return false;
+        }
+        let decision = self
+            .rules
+            .iter()
+            .find(|r| r.matchers.iter().all(|m| m.matches(ctx, lookup)))
+            .map_or(&self.default, |r| &r.decision);
+        match decision {
+            Decision::Percentage(bp) if *bp >= 10_000 => true,
+            Decision::Percentage(0) => false,
+            Decision::Percentage(bp) => self.bucket(ctx).is_some_and(|b| b < *bp),
+            other => self.apply(other, ctx).0 == Some(0),
+        }
     }
 
     /// Decides the variant. `depth` counts the prerequisites followed to get here.

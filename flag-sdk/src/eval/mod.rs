@@ -225,7 +225,14 @@ impl Snapshot {
     pub fn is_enabled(&self, key: &str, ctx: &Context) -> bool {
         self.flags
             .get(key)
-            .is_some_and(|f| f.enabled_of(&f.decide(ctx, &self.lookup(), 0)))
+            .is_some_and(|f| f.is_on(ctx, &self.lookup()))
+    }
+
+    /// Whether a flag is on, `None` for an unknown key: the hot path of the client.
+    #[cfg(feature = "client")]
+    #[inline]
+    pub(crate) fn is_on_known(&self, key: &str, ctx: &Context) -> Option<bool> {
+        self.flags.get(key).map(|f| f.is_on(ctx, &self.lookup()))
     }
 
     /// The flag's answer and, when it exists, whether it counts as on; for counting
