@@ -42,6 +42,9 @@ use open_feature::{
 };
 
 pub use context::to_context;
+/// The `open-feature` crate this provider implements, so that an application can use the
+/// same version without naming it in its own `Cargo.toml`.
+pub use open_feature;
 pub use reason::{metadata_of, provider_status, reason_of};
 
 /// The provider's name in its [`ProviderMetadata`].
