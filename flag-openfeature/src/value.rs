@@ -15,15 +15,10 @@ pub(crate) fn integer(key: &str, value: &serde_json::Value) -> Result<i64, Evalu
     if let Some(i) = value.as_i64() {
         return Ok(i);
     }
+    // -2^63 ..= 2^63 exclusive of the top: every whole f64 in it is an i64.
+    const RANGE: std::ops::Range<f64> = -9.223_372_036_854_776e18..9.223_372_036_854_776e18;
     match value.as_f64() {
-        // 2^63 is not an i64; every f64 below it in magnitude with no fraction is.
-        Some(f)
-            if f.fract() == 0.0
-                && f >= -9.223_372_036_854_776e18
-                && f < 9.223_372_036_854_776e18 =>
-        {
-            Ok(f as i64)
-        }
+        Some(f) if f.fract() == 0.0 && RANGE.contains(&f) => Ok(f as i64),
         _ => Err(mismatch(format!(
             "flag {key} serves {value}, which is not an integer that fits in an i64"
         ))),
