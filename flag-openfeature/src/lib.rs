@@ -56,7 +56,8 @@ pub const PROVIDER_NAME: &str = "flag-sdk";
 ///   a whole number that fits an `i64`); string: string flags; struct: json flags whose value
 ///   is an object. A flag of another type is `TYPE_MISMATCH`, an unknown key
 ///   `FLAG_NOT_FOUND`, and any call before the client has flags (status `Connecting`)
-///   `PROVIDER_NOT_READY`.
+///   `PROVIDER_NOT_READY`. An empty targeting key is `TARGETING_KEY_MISSING` (a missing
+///   one is fine), as on the server's OFREP endpoints.
 /// - A flag that serves nothing (disabled, or a prerequisite failed, with no `off_variant`) is
 ///   an error with code `FLAG_DISABLED` or `PREREQUISITE_FAILED`, so that the caller's
 ///   default applies (`get_string_value(..).await.unwrap_or(default)`).
@@ -153,6 +154,12 @@ impl FlagProvider {
         read: impl FnOnce(&Evaluation) -> EvaluationResult<T>,
     ) -> EvaluationResult<ResolutionDetails<T>> {
         self.ready()?;
+        if context.targeting_key.as_deref() == Some("") {
+            return Err(error(
+                EvaluationErrorCode::TargetingKeyMissing,
+                "the targeting key is empty: give a value or leave it out".into(),
+            ));
+        }
         let snapshot = self.client.snapshot();
         let flag = snapshot.get(key).ok_or_else(|| not_found(key))?;
         if flag.flag_type() != expected {

@@ -348,6 +348,15 @@ async fn error_codes() {
         .await
         .unwrap_err();
     assert_eq!(err.code, EvaluationErrorCode::TypeMismatch);
+    let err = client
+        .get_bool_details("dark_mode", Some(&user("")), None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code,
+        EvaluationErrorCode::TargetingKeyMissing,
+        "an empty key, not a missing one"
+    );
 }
 
 /// A client of a server that is not there: no flags, status `Connecting`.
