@@ -169,7 +169,12 @@ mod tests {
     fn bad_values_are_refused() {
         assert!(Config::try_parse_from(["flag-server", "--log-format", "xml"]).is_err());
         assert!(Config::try_parse_from(["flag-server", "--body-limit", "lots"]).is_err());
-        for bad in ["example.com", "https://", "https://a.example/path", "ftp://a"] {
+        for bad in [
+            "example.com",
+            "https://",
+            "https://a.example/path",
+            "ftp://a",
+        ] {
             assert!(
                 Config::try_parse_from(["flag-server", "--cors-origins", bad]).is_err(),
                 "{bad}"

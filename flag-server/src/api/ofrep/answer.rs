@@ -107,7 +107,12 @@ mod tests {
         let key = flag.key.to_string();
         let snap = Snapshot::compile("production", 1, vec![flag]);
         let mut out = Vec::new();
-        write_answer(&mut out, &key, snap.get(&key).unwrap(), &snap.evaluate(&key, ctx));
+        write_answer(
+            &mut out,
+            &key,
+            snap.get(&key).unwrap(),
+            &snap.evaluate(&key, ctx),
+        );
         serde_json::from_slice(&out).unwrap()
     }
 
@@ -115,18 +120,33 @@ mod tests {
     fn reasons_follow_the_flag() {
         let user = Context::new().user_id("42");
         let none = Context::new();
-        let a = answer(json!({"key": "a", "enabled": true, "percentage": 100}), &none);
-        assert_eq!(a, json!({"key": "a", "value": true, "variant": "on", "reason": "STATIC", "metadata": {"kind": "default"}}));
+        let a = answer(
+            json!({"key": "a", "enabled": true, "percentage": 100}),
+            &none,
+        );
+        assert_eq!(
+            a,
+            json!({"key": "a", "value": true, "variant": "on", "reason": "STATIC", "metadata": {"kind": "default"}})
+        );
         let a = answer(json!({"key": "a", "enabled": false}), &none);
         assert_eq!(a["reason"], "DISABLED");
         assert_eq!(a["value"], false);
-        let a = answer(json!({"key": "a", "enabled": true, "percentage": 50}), &user);
+        let a = answer(
+            json!({"key": "a", "enabled": true, "percentage": 50}),
+            &user,
+        );
         assert_eq!(a["reason"], "SPLIT");
         assert!(a["metadata"]["bucket"].is_u64());
-        let a = answer(json!({"key": "a", "enabled": true, "percentage": 50}), &none);
+        let a = answer(
+            json!({"key": "a", "enabled": true, "percentage": 50}),
+            &none,
+        );
         assert_eq!(a["reason"], "DEFAULT");
         let rules = json!([{"id": "de", "conditions": [{"attribute": "country", "operator": "in", "values": ["DE"]}], "percentage": 100}]);
-        let a = answer(json!({"key": "a", "enabled": true, "rules": rules}), &Context::new().set("country", "DE"));
+        let a = answer(
+            json!({"key": "a", "enabled": true, "rules": rules}),
+            &Context::new().set("country", "DE"),
+        );
         assert_eq!(a["reason"], "TARGETING_MATCH");
         assert_eq!(a["metadata"], json!({"kind": "rule", "rule": "de"}));
         let a = answer(json!({"key": "a", "enabled": true, "rules": rules}), &none);
@@ -134,6 +154,9 @@ mod tests {
         let typed = json!({"key": "c", "type": "string", "enabled": false,
             "variants": [{"key": "blue", "value": "#00f"}], "default_serve": {"variant": "blue"}});
         let a = answer(typed, &none);
-        assert_eq!(a, json!({"key": "c", "reason": "DISABLED", "metadata": {"kind": "off"}}));
+        assert_eq!(
+            a,
+            json!({"key": "c", "reason": "DISABLED", "metadata": {"kind": "off"}})
+        );
     }
 }

@@ -111,7 +111,8 @@ pub async fn events(req: HttpRequest, state: web::Data<AppState>) -> Result<Http
     if last.is_some_and(|n| n != view.version) {
         first.push_str(&event(view.version));
     }
-    let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+    let mut heartbeat =
+        tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let conn = Conn {
         shutdown: hub.shutdown_token(),

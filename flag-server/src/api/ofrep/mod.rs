@@ -40,7 +40,9 @@ const INACTIVITY_DELAY_SEC: u32 = 120;
 
 /// The `/ofrep/v1` routes, with CORS for `origins` (`*` allows any origin; none: no
 /// cross-origin browser access).
-pub fn scope(origins: &[String]) -> actix_web::Scope<
+pub fn scope(
+    origins: &[String],
+) -> actix_web::Scope<
     impl actix_web::dev::ServiceFactory<
         actix_web::dev::ServiceRequest,
         Config = (),
@@ -50,7 +52,9 @@ pub fn scope(origins: &[String]) -> actix_web::Scope<
     >,
 > {
     let not_allowed = |allow: &'static str| {
-        web::to(move |req: HttpRequest| async move { super::problem::method_not_allowed(&req, allow) })
+        web::to(
+            move |req: HttpRequest| async move { super::problem::method_not_allowed(&req, allow) },
+        )
     };
     web::scope("/ofrep/v1")
         .wrap(cors(origins))
@@ -142,7 +146,9 @@ pub async fn evaluate_one(
     let evaluation = view.snapshot.evaluate(&key, ctx);
     let mut out = Vec::with_capacity(256);
     answer::write_answer(&mut out, &key, flag, &evaluation);
-    Ok(HttpResponse::Ok().content_type("application/json").body(out))
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(out))
 }
 
 /// The bulk answer's `ETag`: the environment's version and a digest of its snapshot's ETag

@@ -78,7 +78,9 @@ impl OfrepError {
 /// a body that could not be read at all is a `PARSE_ERROR`.
 pub fn body_error(e: ApiError) -> std::result::Result<OfrepError, ApiError> {
     match e {
-        ApiError::BadRequest(details) => Ok(OfrepError::bad_request(ErrorCode::ParseError, details)),
+        ApiError::BadRequest(details) => {
+            Ok(OfrepError::bad_request(ErrorCode::ParseError, details))
+        }
         other => Err(other),
     }
 }
@@ -218,13 +220,19 @@ mod tests {
 
     #[test]
     fn contexts_are_read() {
-        let c = parse_str(r#"{"context":{"targetingKey":"u1","country":"DE","n":2,"b":true,"l":["a"]}}"#).unwrap();
+        let c = parse_str(
+            r#"{"context":{"targetingKey":"u1","country":"DE","n":2,"b":true,"l":["a"]}}"#,
+        )
+        .unwrap();
         assert_eq!(c.targeting_key.as_deref(), Some("u1"));
         assert_eq!(c.attrs.len(), 4);
         assert!(c.attrs.get("targetingKey").is_none());
         assert_eq!(parse(None).unwrap().attrs.len(), 0);
         assert_eq!(parse_str("{}").unwrap().attrs.len(), 0);
-        assert!(parse_str(r#"{"context":{"targetingKey":null}}"#).unwrap().targeting_key.is_none());
+        assert!(parse_str(r#"{"context":{"targetingKey":null}}"#)
+            .unwrap()
+            .targeting_key
+            .is_none());
     }
 
     #[test]
@@ -236,8 +244,14 @@ mod tests {
             (r#"{"context":{"a":{"b":1}}}"#, ErrorCode::InvalidContext),
             (r#"{"context":{"a":[1]}}"#, ErrorCode::InvalidContext),
             (r#"{"context":{"a":null}}"#, ErrorCode::InvalidContext),
-            (r#"{"context":{"targetingKey":5}}"#, ErrorCode::InvalidContext),
-            (r#"{"context":{"targetingKey":""}}"#, ErrorCode::TargetingKeyMissing),
+            (
+                r#"{"context":{"targetingKey":5}}"#,
+                ErrorCode::InvalidContext,
+            ),
+            (
+                r#"{"context":{"targetingKey":""}}"#,
+                ErrorCode::TargetingKeyMissing,
+            ),
         ] {
             let e = parse_str(body).unwrap_err();
             assert_eq!(e.code, code, "{body}");
@@ -247,9 +261,25 @@ mod tests {
 
     #[test]
     fn the_targeting_key_goes_under_each_stickiness() {
-        let mut c = Contexts::new(parse_str(r#"{"context":{"targetingKey":"u1","user_id":"x"}}"#).unwrap());
-        assert_eq!(c.for_stickiness("user_id").get("user_id").and_then(|v| v.as_str()), Some("u1"));
-        assert_eq!(c.for_stickiness("device").get("device").and_then(|v| v.as_str()), Some("u1"));
-        assert_eq!(c.for_stickiness("device").get("user_id").and_then(|v| v.as_str()), Some("x"));
+        let mut c =
+            Contexts::new(parse_str(r#"{"context":{"targetingKey":"u1","user_id":"x"}}"#).unwrap());
+        assert_eq!(
+            c.for_stickiness("user_id")
+                .get("user_id")
+                .and_then(|v| v.as_str()),
+            Some("u1")
+        );
+        assert_eq!(
+            c.for_stickiness("device")
+                .get("device")
+                .and_then(|v| v.as_str()),
+            Some("u1")
+        );
+        assert_eq!(
+            c.for_stickiness("device")
+                .get("user_id")
+                .and_then(|v| v.as_str()),
+            Some("x")
+        );
     }
 }
