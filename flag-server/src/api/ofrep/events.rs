@@ -83,6 +83,7 @@ async fn caller(req: &HttpRequest, state: &AppState) -> Result<SdkClient> {
         (status = 400, description = "A query that does not parse"),
         (status = 401, description = "No key or token, or an unknown or revoked one"),
         (status = 403, description = "An admin token: this stream needs an SDK key"),
+        (status = 503, description = "The environment could not be loaded from the store"),
     ),
     security(("bearer" = []), ("apiKey" = []), ())
 )]
