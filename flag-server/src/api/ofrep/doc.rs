@@ -26,7 +26,7 @@ fn success() -> serde_json::Value {
         "required": ["key", "reason", "metadata"],
         "properties": {
             "key": {"type": "string"},
-            "value": {"description": "The value served (boolean, string, number or JSON); absent when the flag serves nothing (a disabled flag with no off variant): the code default applies"},
+            "value": {"type": ["boolean", "string", "number", "object", "array"], "description": "The value served (boolean, string, number or JSON); absent when the flag serves nothing (a disabled flag with no off variant): the code default applies"},
             "variant": {"type": "string"},
             "reason": reason(),
             "metadata": {
