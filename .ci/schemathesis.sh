@@ -80,8 +80,8 @@ SCHEMATHESIS_SDK_KEY=$(api POST /environments/schemathesis-sdk/sdk-keys '{"name"
   "$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["key"])')
 export SCHEMATHESIS_SDK_KEY
 
-# 4. schemathesis: the admin token everywhere but /api/v1/sdk/*, which gets the SDK key; the
-#    two SSE streams never end, so they are left out.
+# 4. schemathesis: the admin token everywhere but /api/v1/sdk/* and /ofrep/*, which get the SDK
+#    key; the three SSE streams never end, so they are left out.
 cat >"$work/schemathesis.toml" <<'EOF'
 headers = { Authorization = "Bearer ${SCHEMATHESIS_ADMIN_TOKEN}" }
 
@@ -97,11 +97,11 @@ expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "412", "429", "5x
 expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5xx"]
 
 [[operations]]
-include-path-regex = "^/api/v1/sdk/"
+include-path-regex = "^(/api/v1/sdk/|/ofrep/)"
 headers = { Authorization = "Bearer ${SCHEMATHESIS_SDK_KEY}" }
 
 [[operations]]
-include-path-regex = "/stream$"
+include-path-regex = "(/stream|/ofrep/v1/events)$"
 enabled = false
 
 # Flag bodies and metrics reports have rules beyond JSON Schema, which the spec describes in

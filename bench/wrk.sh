@@ -5,10 +5,12 @@
 # flags and an SDK key, and runs `wrk -t2 -c50 -d10s` against
 #   - GET  /api/v1/sdk/flags      (the snapshot, served from memory)
 #   - POST /api/v1/sdk/evaluate   (server-side evaluation of all 100 flags for one context)
+#   - POST /ofrep/v1/evaluate/flags (OFREP bulk evaluation of all 100 flags, the same context
+#     with `targetingKey` for `user_id`)
 #   - the CEILING: a minimal actix-web server (flag-server/examples/ceiling.rs) answering the
 #     same snapshot bytes with no auth, routing or state.
 # Prints req/s and p99 latency of each and the ratios to the ceiling.
-# Goals: snapshot >= 80% of the ceiling, evaluate >= 50%.
+# Goals: snapshot >= 80% of the ceiling, evaluate >= 50%, OFREP bulk >= 80% of evaluate.
 #
 # Usage: bench/wrk.sh            (DURATION=10s CONNECTIONS=50 THREADS=2 FLAG_LOG=warn by default)
 # The numbers depend on the machine and on whatever else runs on it.
@@ -93,6 +95,12 @@ wrk.body = '{"context":{"user_id":"42","email":"ann@example.org","country":"DE",
 wrk.headers["Content-Type"] = "application/json"
 LUA
 
+cat >"$TMP/ofrep.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"context":{"targetingKey":"42","email":"ann@example.org","country":"DE","app_version":"2.4.1","plan":"pro"}}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+
 run() { # name, then wrk arguments
     local name=$1
     shift
@@ -112,9 +120,12 @@ echo "running wrk -t$THREADS -c$CONNECTIONS -d$DURATION (FLAG_LOG=$FLAG_LOG)..."
 CEIL=$(run ceiling "http://127.0.0.1:$CPORT/api/v1/sdk/flags")
 SNAP=$(run snapshot -H "Authorization: Bearer $SDK_KEY" "$BASE/api/v1/sdk/flags")
 EVAL=$(run evaluate -H "Authorization: Bearer $SDK_KEY" -s "$TMP/evaluate.lua" "$BASE/api/v1/sdk/evaluate")
+OFREP=$(run ofrep-bulk -H "Authorization: Bearer $SDK_KEY" -s "$TMP/ofrep.lua" "$BASE/ofrep/v1/evaluate/flags")
 
 printf '%-10s %12s %10s %10s\n' endpoint "req/s" p99 "vs ceiling"
 ceil_rps=$(echo "$CEIL" | awk '{print $2}')
-for line in "$CEIL" "$SNAP" "$EVAL"; do
+for line in "$CEIL" "$SNAP" "$EVAL" "$OFREP"; do
     echo "$line" | awk -v c="$ceil_rps" '{printf "%-10s %12.0f %10s %9.0f%%\n", $1, $2, $3, 100 * $2 / c}'
 done
+eval_rps=$(echo "$EVAL" | awk '{print $2}')
+echo "$OFREP" | awk -v e="$eval_rps" '{printf "OFREP bulk vs /sdk/evaluate: %.0f%% (goal >= 80%%)\n", 100 * $2 / e}'

@@ -69,6 +69,11 @@ pub struct Config {
           value_parser = at_least_one)]
     pub change_log_len: usize,
 
+    /// Origins allowed to call the OFREP routes from a browser (CORS), comma-separated, e.g.
+    /// `https://app.example.com`; `*` allows any. None by default.
+    #[arg(long, env = "FLAG_CORS_ORIGINS", value_delimiter = ',', value_parser = cors_origin)]
+    pub cors_origins: Vec<String>,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "FLAG_WORKERS")]
     pub workers: Option<usize>,
@@ -80,6 +85,27 @@ pub struct Config {
     /// Print the OpenAPI document to stdout and exit.
     #[arg(long)]
     pub print_openapi: bool,
+}
+
+/// A CORS origin: `*`, or `scheme://host[:port]` with no path.
+fn cors_origin(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"));
+    match rest {
+        _ if s == "*" => Ok(s.to_owned()),
+        Some(host)
+            if !host.is_empty()
+                && host.parse::<actix_web::http::uri::Authority>().is_ok()
+                && !host.contains('@') =>
+        {
+            Ok(s.to_owned())
+        }
+        _ => Err(format!(
+            "{s:?} is not an origin: write `*` or `scheme://host[:port]` (http or https, no path)"
+        )),
+    }
 }
 
 /// A count of at least one.
@@ -103,6 +129,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             body_limit: 1024 * 1024,
             change_log_len: crate::store::CHANGE_LOG_LEN,
+            cors_origins: Vec::new(),
             workers: None,
             handle_signals: true,
             print_openapi: false,
@@ -142,6 +169,24 @@ mod tests {
     fn bad_values_are_refused() {
         assert!(Config::try_parse_from(["flag-server", "--log-format", "xml"]).is_err());
         assert!(Config::try_parse_from(["flag-server", "--body-limit", "lots"]).is_err());
+        for bad in [
+            "example.com",
+            "https://",
+            "https://a.example/path",
+            "ftp://a",
+        ] {
+            assert!(
+                Config::try_parse_from(["flag-server", "--cors-origins", bad]).is_err(),
+                "{bad}"
+            );
+        }
+        let c = Config::try_parse_from([
+            "flag-server",
+            "--cors-origins",
+            "https://app.example.com,http://localhost:3000",
+        ])
+        .unwrap();
+        assert_eq!(c.cors_origins.len(), 2);
     }
 
     #[test]

@@ -140,6 +140,7 @@ impl Application {
             body_limit: config.body_limit,
         });
 
+        let cors_origins = config.cors_origins.clone();
         let weak_state = Arc::downgrade(&state.clone().into_inner());
         let listener = TcpListener::bind(config.listen.as_str())
             .with_context(|| format!("cannot bind {}", config.listen))?;
@@ -152,6 +153,7 @@ impl Application {
                     let app_metrics = app_metrics.clone();
                     move |req, next| metrics::track(app_metrics.clone(), req, next)
                 }))
+                .service(api::ofrep::scope(&cors_origins))
                 .configure(api::configure)
         })
         .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod environments;
 pub mod flags;
 pub mod input;
+pub mod ofrep;
 pub mod ops;
 pub mod problem;
 pub mod query;

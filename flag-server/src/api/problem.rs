@@ -157,7 +157,13 @@ pub fn ensure_problem<B: MessageBody + 'static>(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with(PROBLEM_JSON));
-    if is_problem {
+    // OFREP errors have the protocol's own JSON (`{errorCode, errorDetails}`): kept as they are.
+    let is_ofrep = res.request().path().starts_with("/ofrep/")
+        && res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes() == b"application/json");
+    if is_problem || is_ofrep {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();

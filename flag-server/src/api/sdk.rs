@@ -138,7 +138,7 @@ fn write_evaluation(out: &mut Vec<u8>, e: &Evaluation) {
 }
 
 /// A JSON string; copied as is when nothing in it needs escaping.
-fn write_str(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
     if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());

@@ -2,7 +2,7 @@
 //!
 //! - Admin tokens come from `FLAG_ADMIN_TOKEN` (see [`AdminTokens::parse`]); each has a name,
 //!   which is the actor of the changes it makes. They are compared in constant time.
-//! - SDK keys are issued through the API; the server keeps only their SHA-256 (in the hub's
+//! - SDK keys are issued through the API (OFREP routes also take one as `X-API-Key`); the server keeps only their SHA-256 (in the hub's
 //!   memory, refreshed from the store) and finds a key by the hash of the presented secret.
 //!
 //! Handlers ask for an [`Admin`] or an [`SdkClient`] argument; the extractor answers 401 when
@@ -52,6 +52,17 @@ pub struct SdkClient {
 
 /// The bearer token of a request; 401 when there is none or the header is malformed.
 fn bearer(req: &HttpRequest) -> Result<&str> {
+    // OFREP clients may send the key as `X-API-Key` (the protocol's `ApiKeyAuth`).
+    if req.path().starts_with("/ofrep/") && !req.headers().contains_key(header::AUTHORIZATION) {
+        if let Some(key) = req.headers().get("X-API-Key") {
+            return match key.to_str().map(str::trim) {
+                Ok(key) if !key.is_empty() => Ok(key),
+                _ => Err(ApiError::Unauthorized(
+                    "the X-API-Key header must hold an SDK key".into(),
+                )),
+            };
+        }
+    }
     let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
         ApiError::Unauthorized("missing credentials: send `Authorization: Bearer <token>`".into())
     })?;

@@ -11,6 +11,11 @@ impl Hub {
         self.keys.load().get(hash).cloned()
     }
 
+    /// The SDK key with this id, when it is valid.
+    pub fn sdk_key_by_id(&self, id: &str) -> Option<Arc<SdkKeyRecord>> {
+        self.keys.load().values().find(|k| k.id == id).cloned()
+    }
+
     /// Whether the SDK key with this id is still valid.
     pub fn sdk_key_active(&self, id: &str) -> bool {
         self.keys.load().values().any(|k| k.id == id)

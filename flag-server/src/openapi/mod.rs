@@ -28,6 +28,7 @@ pub use contract::{CHANGE_REASON_PATTERN, IF_MATCH_PATTERN};
 pub use request_schemas::*;
 
 use crate::api;
+use crate::api::ofrep::OfrepDoc;
 use contract::{BearerAuth, Contract};
 
 /// The API description.
@@ -47,9 +48,10 @@ use contract::{BearerAuth, Contract};
         api::stream::environment_stream, api::stream::sdk_stream,
         api::sdk::flags, api::sdk::evaluate, api::sdk::metrics,
         api::ops::healthz, api::ops::readyz, api::ops::metrics, api::ops::openapi,
+        api::ofrep::evaluate_one, api::ofrep::evaluate_all, api::ofrep::events::events,
     ),
     components(schemas(flag_sdk::wire::Problem, flag_sdk::FieldError, flag_sdk::Flag, flag_sdk::wire::FlagUsage)),
-    modifiers(&BearerAuth, &Contract),
+    modifiers(&BearerAuth, &Contract, &OfrepDoc),
     tags(
         (name = "environments", description = "Environments"),
         (name = "flags", description = "Flags of an environment"),
@@ -59,6 +61,7 @@ use contract::{BearerAuth, Contract};
         (name = "stream", description = "Server-Sent Events"),
         (name = "sdk", description = "For SDKs: the key names the environment"),
         (name = "ops", description = "No token needed"),
+        (name = "ofrep", description = "OpenFeature Remote Evaluation Protocol: an SDK key as bearer or X-API-Key"),
     )
 )]
 pub struct ApiDoc;

@@ -10,6 +10,7 @@ mod concurrency;
 mod crud;
 mod hub;
 mod input_edges;
+mod ofrep;
 mod ops;
 mod outage;
 mod persistence;
