@@ -1,6 +1,6 @@
 //! Our reasons and client states in OpenFeature's terms.
 
-use flag_sdk::{ClientStatus, Evaluation, Flag, FlagType, ReasonKind, Serve};
+use flag_sdk::{ClientStatus, Evaluation, Flag, OpenFeatureReason};
 use open_feature::provider::ProviderStatus;
 use open_feature::{EvaluationReason, FlagMetadata};
 
@@ -28,31 +28,13 @@ use open_feature::{EvaluationReason, FlagMetadata};
 /// assert_eq!(flag_openfeature::reason_of(&on, &eval), EvaluationReason::Static);
 /// ```
 pub fn reason_of(flag: &Flag, eval: &Evaluation) -> EvaluationReason {
-    match (eval.reason.kind, eval.reason.bucket) {
-        (ReasonKind::Off, _) => EvaluationReason::Disabled,
-        (ReasonKind::Split, _) => EvaluationReason::Split,
-        (ReasonKind::Rule | ReasonKind::Default, Some(_)) => EvaluationReason::Split,
-        (ReasonKind::Rule, None) => EvaluationReason::TargetingMatch,
-        (ReasonKind::PrerequisiteFailed, _) => EvaluationReason::TargetingMatch,
-        (ReasonKind::Default, None) if is_static(flag) => EvaluationReason::Static,
-        (ReasonKind::Default, None) => EvaluationReason::Default,
-        (ReasonKind::NotFound | ReasonKind::Error, _) => EvaluationReason::Error,
-    }
-}
-
-/// Whether an enabled flag's answer cannot depend on the context: no rules, no prerequisites,
-/// and a default that does not hash.
-fn is_static(flag: &Flag) -> bool {
-    if !flag.rules.is_empty() || !flag.prerequisites.is_empty() {
-        return false;
-    }
-    match &flag.default_serve {
-        Some(Serve::Variant(_)) => true,
-        Some(Serve::Split(parts)) => parts.iter().filter(|p| p.weight > 0).count() <= 1,
-        None => {
-            let bp = flag.percentage.basis_points();
-            flag.flag_type != FlagType::Boolean || bp == 0 || bp >= 10_000
-        }
+    match OpenFeatureReason::of(flag, eval) {
+        OpenFeatureReason::Disabled => EvaluationReason::Disabled,
+        OpenFeatureReason::Split => EvaluationReason::Split,
+        OpenFeatureReason::TargetingMatch => EvaluationReason::TargetingMatch,
+        OpenFeatureReason::Static => EvaluationReason::Static,
+        OpenFeatureReason::Default => EvaluationReason::Default,
+        OpenFeatureReason::Error => EvaluationReason::Error,
     }
 }
 
@@ -68,7 +50,7 @@ fn is_static(flag: &Flag) -> bool {
 /// assert!(matches!(meta.values["bucket"], FlagMetadataValue::Int(_)));
 /// ```
 pub fn metadata_of(eval: &Evaluation) -> FlagMetadata {
-    let mut meta = FlagMetadata::default().with_value("kind", kind_name(eval.reason.kind));
+    let mut meta = FlagMetadata::default().with_value("kind", eval.reason.kind.as_str());
     if let Some(rule) = &eval.reason.rule {
         meta.add_value("rule", &**rule);
     }
@@ -76,19 +58,6 @@ pub fn metadata_of(eval: &Evaluation) -> FlagMetadata {
         meta.add_value("bucket", i64::from(bucket));
     }
     meta
-}
-
-/// The JSON name of a reason kind (`prerequisite_failed`, …).
-pub(crate) fn kind_name(kind: ReasonKind) -> &'static str {
-    match kind {
-        ReasonKind::Off => "off",
-        ReasonKind::Rule => "rule",
-        ReasonKind::Default => "default",
-        ReasonKind::NotFound => "not_found",
-        ReasonKind::Split => "split",
-        ReasonKind::PrerequisiteFailed => "prerequisite_failed",
-        ReasonKind::Error => "error",
-    }
 }
 
 /// The provider status of a client status: `Connecting` is `NotReady`, `Live` is `Ready`,

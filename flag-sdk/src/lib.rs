@@ -37,7 +37,9 @@ pub use bucket::{bucket, hash, BUCKETS};
 pub use client::{ClientStatus, FlagClient, FlagClientBuilder};
 pub use context::{Context, Value};
 pub use error::{Error, FieldError, ValidationErrors};
-pub use eval::{CompiledFlag, Evaluation, Reason, ReasonKind, Snapshot, StringValue};
+pub use eval::{
+    CompiledFlag, Evaluation, OpenFeatureReason, Reason, ReasonKind, Snapshot, StringValue,
+};
 pub use model::{
     check_references, limits, Condition, ConditionInput, EnvName, Flag, FlagInput, FlagKey,
     FlagSpec, FlagType, NameError, NameProblem, Operator, Percentage, PercentageError,

@@ -16,7 +16,7 @@ use crate::model::{Flag, FlagType, Segment};
 
 pub use flag::CompiledFlag;
 pub(crate) use flag::Outcome;
-pub use reason::{Evaluation, Reason, ReasonKind, StringValue};
+pub use reason::{Evaluation, OpenFeatureReason, Reason, ReasonKind, StringValue};
 use segment::CompiledSegment;
 
 type Flags = FxHashMap<Box<str>, Arc<CompiledFlag>>;
@@ -202,7 +202,7 @@ impl Snapshot {
     #[inline]
     pub fn evaluate(&self, key: &str, ctx: &Context) -> Evaluation {
         match self.flags.get(key) {
-            Some(f) => f.evaluation(f.decide(ctx, &self.lookup(), 0)),
+            Some(f) => f.evaluate_in(ctx, &self.lookup()),
             None => Evaluation::not_found(),
         }
     }
@@ -214,7 +214,7 @@ impl Snapshot {
             Some(f) if f.flag_type() != expected => {
                 Evaluation::new(false, ReasonKind::Error, None, None)
             }
-            Some(f) => f.evaluation(f.decide(ctx, &self.lookup(), 0)),
+            Some(f) => f.evaluate_in(ctx, &self.lookup()),
             None => Evaluation::not_found(),
         }
     }

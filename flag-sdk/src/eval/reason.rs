@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::{Flag, Serve};
+
 /// Why an evaluation came out as it did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -67,6 +69,7 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
+    #[inline]
     pub(crate) fn new(
         enabled: bool,
         kind: ReasonKind,
@@ -136,5 +139,99 @@ impl PartialEq<str> for StringValue<'_> {
 impl PartialEq<&str> for StringValue<'_> {
     fn eq(&self, other: &&str) -> bool {
         **self == **other
+    }
+}
+
+impl ReasonKind {
+    /// The kind's name in JSON (`prerequisite_failed`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonKind::Off => "off",
+            ReasonKind::Rule => "rule",
+            ReasonKind::Default => "default",
+            ReasonKind::NotFound => "not_found",
+            ReasonKind::Split => "split",
+            ReasonKind::PrerequisiteFailed => "prerequisite_failed",
+            ReasonKind::Error => "error",
+        }
+    }
+}
+
+/// A reason in OpenFeature's words, as the server's OFREP endpoints and the OpenFeature
+/// provider answer it (flagd's choices where the protocol leaves one):
+///
+/// | our reason | OpenFeature |
+/// |---|---|
+/// | `off` | `DISABLED` |
+/// | `split`, or `rule` / `default` with a bucket (a percentage strictly between 0 and 100) | `SPLIT` |
+/// | `rule` without a bucket; `prerequisite_failed` (another flag's targeting decided) | `TARGETING_MATCH` |
+/// | `default` without a bucket, for a flag with no rules and no prerequisites whose default cannot depend on the context (0 %, 100 %, one variant) | `STATIC` |
+/// | `default` without a bucket otherwise | `DEFAULT` |
+/// | `not_found`, `error` | `ERROR` |
+///
+/// ```
+/// use flag_sdk::{Context, Flag, OpenFeatureReason, Snapshot};
+/// let flag = Flag::rollout("new_checkout", 25.0).unwrap();
+/// let snap = Snapshot::compile("production", 1, [flag.clone()]);
+/// let eval = snap.evaluate("new_checkout", &Context::new().user_id("42"));
+/// assert_eq!(OpenFeatureReason::of(&flag, &eval), OpenFeatureReason::Split);
+/// assert_eq!(OpenFeatureReason::Split.as_str(), "SPLIT");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OpenFeatureReason {
+    /// The flag is disabled.
+    Disabled,
+    /// The bucket decided.
+    Split,
+    /// A rule (or a prerequisite's targeting) decided without hashing.
+    TargetingMatch,
+    /// The answer cannot depend on the context.
+    Static,
+    /// No rule matched and the default did not hash.
+    Default,
+    /// Not found, or the type asked for is not the flag's.
+    Error,
+}
+
+impl OpenFeatureReason {
+    /// The reason of an evaluation of `flag`.
+    pub fn of(flag: &Flag, eval: &Evaluation) -> OpenFeatureReason {
+        match (eval.reason.kind, eval.reason.bucket) {
+            (ReasonKind::Off, _) => OpenFeatureReason::Disabled,
+            (ReasonKind::Split, _) | (ReasonKind::Rule | ReasonKind::Default, Some(_)) => {
+                OpenFeatureReason::Split
+            }
+            (ReasonKind::Rule | ReasonKind::PrerequisiteFailed, _) => {
+                OpenFeatureReason::TargetingMatch
+            }
+            (ReasonKind::Default, None) if is_static(flag) => OpenFeatureReason::Static,
+            (ReasonKind::Default, None) => OpenFeatureReason::Default,
+            (ReasonKind::NotFound | ReasonKind::Error, _) => OpenFeatureReason::Error,
+        }
+    }
+
+    /// The reason as OpenFeature spells it (`TARGETING_MATCH`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpenFeatureReason::Disabled => "DISABLED",
+            OpenFeatureReason::Split => "SPLIT",
+            OpenFeatureReason::TargetingMatch => "TARGETING_MATCH",
+            OpenFeatureReason::Static => "STATIC",
+            OpenFeatureReason::Default => "DEFAULT",
+            OpenFeatureReason::Error => "ERROR",
+        }
+    }
+}
+
+/// Whether an enabled flag's answer cannot depend on the context: no rules, no prerequisites,
+/// and a default that does not hash.
+fn is_static(flag: &Flag) -> bool {
+    if !flag.rules.is_empty() || !flag.prerequisites.is_empty() {
+        return false;
+    }
+    match &flag.default_serve {
+        Some(Serve::Variant(_)) => true,
+        Some(Serve::Split(parts)) => parts.iter().filter(|p| p.weight > 0).count() <= 1,
+        None => matches!(flag.percentage.basis_points(), 0 | 10_000..),
     }
 }

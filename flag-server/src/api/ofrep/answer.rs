@@ -17,47 +17,9 @@
 //! `metadata` holds our own reason flat (OFREP metadata values are scalars):
 //! `{"kind": "split", "rule": "beta", "bucket": 7021}`.
 
-use flag_sdk::{CompiledFlag, Evaluation, Flag, ReasonKind, Serve};
+use flag_sdk::{CompiledFlag, Evaluation, OpenFeatureReason};
 
 use super::super::sdk::write_str;
-
-/// The OFREP reason of an evaluation.
-pub fn reason(flag: &Flag, e: &Evaluation) -> &'static str {
-    match e.reason.kind {
-        ReasonKind::Off => "DISABLED",
-        ReasonKind::Split => "SPLIT",
-        _ if e.reason.bucket.is_some() => "SPLIT",
-        ReasonKind::Rule | ReasonKind::PrerequisiteFailed => "TARGETING_MATCH",
-        ReasonKind::Default if is_static(flag) => "STATIC",
-        ReasonKind::Default => "DEFAULT",
-        ReasonKind::NotFound | ReasonKind::Error => "ERROR",
-    }
-}
-
-/// Whether a flag's answer cannot depend on the context: no rules, no prerequisites, and a
-/// default of 0 or 100 percent or of one variant.
-pub fn is_static(flag: &Flag) -> bool {
-    if !flag.rules.is_empty() || !flag.prerequisites.is_empty() {
-        return false;
-    }
-    match &flag.default_serve {
-        None => matches!(flag.percentage.basis_points(), 0 | 10_000..),
-        Some(Serve::Variant(_)) => true,
-        Some(Serve::Split(parts)) => parts.iter().filter(|p| p.weight > 0).count() <= 1,
-    }
-}
-
-fn kind_str(kind: ReasonKind) -> &'static str {
-    match kind {
-        ReasonKind::Off => "off",
-        ReasonKind::Rule => "rule",
-        ReasonKind::Default => "default",
-        ReasonKind::NotFound => "not_found",
-        ReasonKind::Split => "split",
-        ReasonKind::PrerequisiteFailed => "prerequisite_failed",
-        ReasonKind::Error => "error",
-    }
-}
 
 /// Writes the answer for a flag that exists.
 pub fn write_answer(out: &mut Vec<u8>, key: &str, flag: &CompiledFlag, e: &Evaluation) {
@@ -81,9 +43,9 @@ pub fn write_answer(out: &mut Vec<u8>, key: &str, flag: &CompiledFlag, e: &Evalu
         }
     }
     out.extend_from_slice(b",\"reason\":\"");
-    out.extend_from_slice(reason(flag.flag(), e).as_bytes());
+    out.extend_from_slice(OpenFeatureReason::of(flag.flag(), e).as_str().as_bytes());
     out.extend_from_slice(b"\",\"metadata\":{\"kind\":\"");
-    out.extend_from_slice(kind_str(e.reason.kind).as_bytes());
+    out.extend_from_slice(e.reason.kind.as_str().as_bytes());
     out.push(b'"');
     if let Some(rule) = &e.reason.rule {
         out.extend_from_slice(b",\"rule\":");
@@ -99,7 +61,7 @@ pub fn write_answer(out: &mut Vec<u8>, key: &str, flag: &CompiledFlag, e: &Evalu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flag_sdk::{Context, Snapshot};
+    use flag_sdk::{Context, Flag, Snapshot};
     use serde_json::json;
 
     fn answer(flag: serde_json::Value, ctx: &Context) -> serde_json::Value {
