@@ -12,7 +12,7 @@ use crate::auth::Admin;
 use crate::error::{ApiError, Result};
 use crate::openapi::params::EnvPath;
 use crate::state::AppState;
-use crate::store::{AuditAction, AuditEntry};
+use crate::store::AuditEntry;
 
 /// Default number of entries.
 pub const DEFAULT_LIMIT: usize = 50;
@@ -45,23 +45,11 @@ fn wire_entry(e: AuditEntry) -> wire::AuditEntry {
         at: e.at,
         actor: e.actor,
         reason: e.reason,
-        action: match e.action {
-            AuditAction::Create => wire::AuditAction::Create,
-            AuditAction::Update => wire::AuditAction::Update,
-            AuditAction::Delete => wire::AuditAction::Delete,
-            AuditAction::Restore => wire::AuditAction::Restore,
-            AuditAction::SegmentCreate => wire::AuditAction::SegmentCreate,
-            AuditAction::SegmentUpdate => wire::AuditAction::SegmentUpdate,
-            AuditAction::SegmentDelete => wire::AuditAction::SegmentDelete,
-        },
+        action: e.action,
         key: e.key.map(|k| k.to_string()),
         before: e.before.map(stored),
         after: e.after.map(stored),
-        restored: e.restored.map(|r| wire::RestoreCounts {
-            flags: r.flags,
-            sdk_keys: r.sdk_keys,
-            segments: r.segments,
-        }),
+        restored: e.restored,
         segment_before: e.segment_before,
         segment_after: e.segment_after,
     }

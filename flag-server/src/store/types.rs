@@ -119,41 +119,9 @@ pub struct EnvState {
     pub segments: Vec<Segment>,
 }
 
-/// What an audit entry records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AuditAction {
-    /// A flag was created.
-    Create,
-    /// A flag was replaced or patched.
-    Update,
-    /// A flag was deleted.
-    Delete,
-    /// The environment was written back after the store lost its data.
-    Restore,
-    /// A segment was created.
-    SegmentCreate,
-    /// A segment was replaced.
-    SegmentUpdate,
-    /// A segment was deleted.
-    SegmentDelete,
-}
-
-/// What a [`AuditAction::Restore`] entry wrote back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RestoreCounts {
-    /// Flags written back.
-    pub flags: u64,
-    /// SDK keys of the environment written back.
-    pub sdk_keys: u64,
-    /// Segments written back (omitted when none).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub segments: u64,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
-}
+/// What an audit entry records, and what a `restore` entry wrote back: the wire types
+/// themselves (the store keeps them as the API answers them).
+pub use flag_sdk::wire::{AuditAction, RestoreCounts};
 
 /// One audit entry: who changed what, when, why, with the flag (or segment) before and after.
 /// For a segment change `key` is the segment's key and `before`/`after` are empty.
