@@ -64,7 +64,11 @@ fn bearer(req: &HttpRequest) -> Result<&str> {
         }
     }
     let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
-        ApiError::Unauthorized("missing credentials: send `Authorization: Bearer <token>`".into())
+        ApiError::Unauthorized(if req.path().starts_with("/ofrep/") {
+            "missing credentials: send the SDK key as `Authorization: Bearer <key>` or `X-API-Key: <key>`".into()
+        } else {
+            "missing credentials: send `Authorization: Bearer <token>`".into()
+        })
     })?;
     let value = value
         .to_str()

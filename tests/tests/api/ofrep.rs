@@ -7,7 +7,7 @@ use flag_tests::app::{StoreChoice, TestApp};
 use reqwest::{Method, Response};
 use serde_json::{json, Value};
 
-use crate::support::on_both_stores;
+use crate::support::{on_both_stores, problem};
 
 fn ofrep(app: &TestApp, path: &str, key: &str, body: &Value) -> reqwest::RequestBuilder {
     app.client
@@ -167,6 +167,23 @@ async fn the_key_goes_as_bearer_or_x_api_key() {
             .await
             .unwrap();
         assert_eq!(res.status(), 401);
+        // Without a key, the answer names both ways to send one.
+        let res = app
+            .client
+            .clone()
+            .post(app.url("/ofrep/v1/evaluate/flags/static_on"))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        let detail = problem(res, 401).await["detail"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            detail.contains("X-API-Key") && detail.contains("Bearer"),
+            "{detail}"
+        );
         // X-API-Key is OFREP's: the SDK API keeps `Authorization: Bearer`.
         let res = app
             .client
