@@ -57,9 +57,9 @@ pub(crate) struct Outcome<'a> {
 #[derive(Debug)]
 pub struct CompiledFlag {
     flag: Flag,
-    enabled: bool,
-    flag_type: FlagType,
-    variants: Box<[CompiledVariant]>,
+    pub(super) enabled: bool,
+    pub(super) flag_type: FlagType,
+    pub(super) variants: Box<[CompiledVariant]>,
     /// What the flag serves when off; a boolean flag's is `off` (index 1).
     off: Option<u16>,
     prerequisites: Box<[CompiledPrerequisite]>,
@@ -303,49 +303,6 @@ impl CompiledFlag {
     fn bucket(&self, ctx: &Context) -> Option<u16> {
         ctx.get(&self.stickiness)
             .and_then(|v| stickiness_bucket(&self.hash_prefix, v))
-    }
-
-    /// Whether an outcome counts as on: the `on` variant of a boolean flag; any flag of
-    /// another type that is enabled.
-    #[inline]
-    pub(crate) fn enabled_of(&self, out: &Outcome<'_>) -> bool {
-        match self.flag_type {
-            FlagType::Boolean => out.variant == Some(0),
-            _ => self.enabled,
-        }
-    }
-
-    /// The variant an outcome serves.
-    #[inline]
-    pub(crate) fn variant_of(&self, out: &Outcome<'_>) -> Option<&CompiledVariant> {
-        out.variant.and_then(|i| self.variants.get(usize::from(i)))
-    }
-
-    /// The key of the variant an outcome serves.
-    #[inline]
-    pub(crate) fn variant_key_of(&self, out: &Outcome<'_>) -> Option<Arc<str>> {
-        self.variant_of(out).map(|v| v.key.clone())
-    }
-
-    /// The value an outcome serves, when this is a string flag (shared, not copied).
-    #[inline]
-    pub(crate) fn text_of(&self, out: &Outcome<'_>) -> Option<Arc<str>> {
-        (self.flag_type == FlagType::String)
-            .then(|| self.variant_of(out).and_then(|v| v.text.clone()))
-            .flatten()
-    }
-
-    /// The value an outcome serves, when this is a number flag.
-    #[inline]
-    pub(crate) fn number_of(&self, out: &Outcome<'_>) -> Option<f64> {
-        (self.flag_type == FlagType::Number)
-            .then(|| self.variant_of(out).and_then(|v| v.value.as_f64()))
-            .flatten()
-    }
-
-    /// The value an outcome serves, as JSON, whatever the flag's type.
-    pub(crate) fn json_of(&self, out: &Outcome<'_>) -> Option<serde_json::Value> {
-        self.variant_of(out).map(|v| (*v.value).clone())
     }
 
     /// The evaluation of the flag, with a direct path for a boolean flag decided by

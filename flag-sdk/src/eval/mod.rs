@@ -5,6 +5,7 @@ mod flag;
 mod matcher;
 mod reason;
 mod segment;
+mod served;
 mod stickiness;
 
 use std::sync::Arc;
