@@ -104,15 +104,15 @@ headers = { Authorization = "Bearer ${SCHEMATHESIS_SDK_KEY}" }
 include-path-regex = "(/stream|/ofrep/v1/events)$"
 enabled = false
 
-# Flag bodies and metrics reports have rules beyond JSON Schema, which the spec describes in
+# Flag and segment bodies and metrics reports have rules beyond JSON Schema, which the spec describes in
 # words: condition values must parse for their operator (regex, number, semver, instant), rule
 # ids are unique, percentages have at most two decimals, lengths are in bytes, a PUT body's key
-# is the path's key, a report's period_end is not before its period_start. A schema-valid body
+# is the path's key (flags and segments), a report's period_end is not before its period_start. A schema-valid body
 # may break one of them and get a 400 that names it: allowed here, for these operations only.
 # Every other check (no 5xx, documented statuses and schemas, schema-violating bodies rejected)
 # still applies to them.
 [[operations]]
-include-name-regex = "^(POST /api/v1/environments/\\{env\\}/(flags|apply)|(PUT|PATCH) /api/v1/environments/\\{env\\}/flags/\\{key\\}|POST /api/v1/sdk/metrics)$"
+include-name-regex = "^(POST /api/v1/environments/\\{env\\}/(flags|apply)|(PUT|PATCH) /api/v1/environments/\\{env\\}/flags/\\{key\\}|PUT /api/v1/environments/\\{env\\}/segments/\\{key\\}|POST /api/v1/sdk/metrics)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "412", "429", "5xx"]
 EOF
 set +e

@@ -83,9 +83,12 @@ described!(
         "description": "`{\"context\": {...}}`; an empty body or one without `context` is an empty context (as flagd reads it)",
         "properties": {
             "context": {
-                "type": "object",
-                "description": "`targetingKey` goes under each flag's stickiness attribute (user_id by default); every other field is an attribute",
-                "properties": {"targetingKey": {"type": "string", "minLength": 1}},
+                "type": ["object", "null"],
+                "description": "`targetingKey` goes under each flag's stickiness attribute (user_id by default); every other field is an attribute. `null` is the empty context",
+                "properties": {"targetingKey": {
+                    "type": ["string", "null"], "minLength": 1,
+                    "description": "`null` is the same as no targetingKey; an empty string is TARGETING_KEY_MISSING"
+                }},
                 "additionalProperties": {
                     "anyOf": [
                         {"type": "string"}, {"type": "number"}, {"type": "boolean"},

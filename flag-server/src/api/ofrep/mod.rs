@@ -106,7 +106,7 @@ async fn view(state: &AppState, client: &SdkClient) -> Result<std::sync::Arc<Env
 #[utoipa::path(
     post, path = "/ofrep/v1/evaluate/flags/{key}", tag = "ofrep",
     params(("key" = String, Path, description = "The flag's key")),
-    request_body(content = doc::EvaluationRequest, content_type = "application/json"),
+    request_body(content = Option<doc::EvaluationRequest>, content_type = "application/json", description = "Optional: no body is an empty context (as flagd answers)"),
     responses(
         (status = 200, description = "The flag's value, variant, reason and our reason as metadata", body = doc::EvaluationSuccess),
         (status = 400, description = "`PARSE_ERROR`, `INVALID_CONTEXT` or `TARGETING_KEY_MISSING`, with `errorDetails`", body = doc::EvaluationFailure),
@@ -169,7 +169,7 @@ fn bulk_etag(view: &EnvView, body: Option<&[u8]>) -> String {
         ("flagConfigEtag" = Option<String>, Query, description = "From a `refetchEvaluation` event (ADR-0008): accepted, not needed (every answer is current)"),
         ("flagConfigLastModified" = Option<String>, Query, description = "From a `refetchEvaluation` event (ADR-0008): accepted, not needed"),
     ),
-    request_body(content = doc::EvaluationRequest, content_type = "application/json"),
+    request_body(content = Option<doc::EvaluationRequest>, content_type = "application/json", description = "Optional: no body is an empty context (as flagd answers)"),
     responses(
         (status = 200, description = "Every flag, sorted by key; `ETag` changes with the environment's version and the context", body = doc::BulkEvaluationSuccess,
          headers(("ETag" = String, description = "Send it back in `If-None-Match`"))),

@@ -105,11 +105,16 @@ pub fn parse(body: Option<&Bytes>) -> Result<OfrepContext, OfrepError> {
             format!("the body is not valid JSON: {e}"),
         )
     })?;
-    let serde_json::Value::Object(mut doc) = doc else {
-        return Err(OfrepError::bad_request(
-            ErrorCode::ParseError,
-            "the body must be a JSON object: {\"context\": {...}}",
-        ));
+    let mut doc = match doc {
+        serde_json::Value::Object(doc) => doc,
+        // A JSON `null` is no body, as the document allows: the empty context.
+        serde_json::Value::Null => return Ok(OfrepContext::default()),
+        _ => {
+            return Err(OfrepError::bad_request(
+                ErrorCode::ParseError,
+                "the body must be a JSON object: {\"context\": {...}}",
+            ))
+        }
     };
     let fields = match doc.remove("context") {
         None | Some(serde_json::Value::Null) => return Ok(OfrepContext::default()),
@@ -216,6 +221,14 @@ mod tests {
 
     fn parse_str(s: &str) -> Result<OfrepContext, OfrepError> {
         parse(Some(&Bytes::from(s.to_owned())))
+    }
+
+    #[test]
+    fn no_body_and_a_null_body_are_the_empty_context() {
+        assert!(parse(None).unwrap().targeting_key.is_none());
+        let c = parse_str("null").unwrap();
+        assert!(c.targeting_key.is_none() && c.attrs.is_empty());
+        assert!(parse_str("[]").is_err());
     }
 
     #[test]
