@@ -544,3 +544,31 @@ fn is_enabled_agrees_with_evaluate() {
         }
     }
 }
+
+/// Nine layers of twenty flags, each requiring all twenty of the next layer: 20^8 paths, but
+/// each flag is looked at once per depth, so the check is immediate.
+#[test]
+fn a_wide_prerequisite_graph_is_checked_without_walking_every_path() {
+    let layers = 9;
+    let width = 20;
+    let specs: Vec<FlagSpec> = (0..layers)
+        .flat_map(|l| (0..width).map(move |w| (l, w)))
+        .map(|(l, w)| {
+            let mut doc = json!({"key": format!("l{l}w{w}")});
+            if l + 1 < layers {
+                doc["prerequisites"] = json!((0..width)
+                    .map(|n| json!({"flag": format!("l{}w{n}", l + 1), "variants": ["on"]}))
+                    .collect::<Vec<_>>());
+            }
+            FlagSpec::from_value(doc).unwrap()
+        })
+        .collect();
+    let find = |k: &str| specs.iter().find(|f| f.key.as_str() == k);
+    let top = FlagSpec::from_value(json!({"key": "top",
+        "prerequisites": [{"flag": "l0w0", "variants": ["on"]}]}))
+    .unwrap();
+    let errors = flag_sdk::check_references(&top, &find, &|_| true);
+    let deep = errors.iter().next().expect("a chain of 9 is too deep");
+    assert!(deep.message.contains("deeper than 8"), "{deep:?}");
+    assert!(flag_sdk::check_references(&specs[0], &find, &|_| true).is_empty());
+}

@@ -80,8 +80,11 @@ fn cycle_or_depth<'a>(
     start: &str,
     find: &dyn Fn(&str) -> Option<&'a FlagSpec>,
 ) -> Option<String> {
-    // Depth-first over (key, chain so far); chains are short (bounded by the depth limit).
+    // Depth-first over (key, chain so far); chains are short (bounded by the depth limit), and
+    // a flag reached again at the same depth has the same future, so each (flag, depth) is
+    // expanded once: wide graphs cost flags × depth, not every path.
     let mut stack: Vec<Vec<&str>> = vec![vec![flag.key.as_str(), start]];
+    let mut expanded = std::collections::HashSet::new();
     while let Some(chain) = stack.pop() {
         let last = chain[chain.len() - 1];
         if last == flag.key.as_str() {
@@ -95,6 +98,9 @@ fn cycle_or_depth<'a>(
                 "prerequisites nest deeper than {MAX_PREREQUISITE_DEPTH}: {}",
                 chain.join(" -> ")
             ));
+        }
+        if !expanded.insert((last, chain.len())) {
+            continue;
         }
         let Some(next) = find(last) else { continue };
         for p in &next.prerequisites {
