@@ -33,7 +33,7 @@ use crate::error::{ApiError, Result};
 use crate::hub::{EnvView, Hub, Notice};
 use crate::openapi::params::{EnvPath, StreamHeaders};
 use crate::state::AppState;
-use crate::store::{Change, ChangeEvent, Replay, StoreError};
+use crate::store::{Change, ChangeEvent, Replay};
 
 /// A comment line at least this often keeps proxies from cutting idle connections.
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
@@ -87,19 +87,8 @@ async fn open(
             return Err(ApiError::Unauthorized("unknown or revoked token".into()));
         }
     }
-    let (view, rx) = match hub.subscribe(env.as_str()) {
-        Some(s) => s,
-        None => {
-            hub.view_or_load(&env).await?;
-            hub.subscribe(env.as_str())
-                .ok_or_else(|| StoreError::EnvNotFound(env.clone()))?
-        }
-    };
-    let last_event_id = req
-        .headers()
-        .get("Last-Event-ID")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    let (view, rx) = hub.subscribe_loaded(&env).await?;
+    let last_event_id = last_event_id(req);
     let (first, sent) = opening(&hub, &env, &view, last_event_id).await;
 
     let conn = Connection {
@@ -124,6 +113,14 @@ async fn open(
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header(("X-Accel-Buffering", "no"))
         .streaming(body))
+}
+
+/// The version a reconnecting client last saw (`Last-Event-ID`), when it sent a valid one.
+pub(crate) fn last_event_id(req: &HttpRequest) -> Option<u64> {
+    req.headers()
+        .get("Last-Event-ID")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
 }
 
 /// Ticks every [`HEARTBEAT`], starting one period from now; missed ticks are not made up.

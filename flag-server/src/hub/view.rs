@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::broadcast;
 
 use super::CHANNEL_CAPACITY;
-use crate::store::{Change, EnvState};
+use crate::store::{Change, EnvState, Result, StoreError};
 
 /// One environment at one version, as served to SDKs.
 #[derive(Debug)]
@@ -143,6 +143,22 @@ impl EnvSlot {
 
     pub(super) fn close(&self) {
         self.lock_publish().take();
+    }
+}
+
+impl super::Hub {
+    /// [`subscribe`](Self::subscribe), loading the environment from the store first when this
+    /// instance does not hold it yet (a stream opened on an instance that never served it).
+    pub async fn subscribe_loaded(
+        &self,
+        env: &EnvName,
+    ) -> Result<(Arc<EnvView>, broadcast::Receiver<Arc<Change>>)> {
+        if let Some(s) = self.subscribe(env.as_str()) {
+            return Ok(s);
+        }
+        self.view_or_load(env).await?;
+        self.subscribe(env.as_str())
+            .ok_or_else(|| StoreError::EnvNotFound(env.clone()))
     }
 }
 

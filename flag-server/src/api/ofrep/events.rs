@@ -31,12 +31,12 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::sync::broadcast;
 
-use crate::api::stream::{HEARTBEAT, RETRY_MS};
+use crate::api::stream::{last_event_id, HEARTBEAT, RETRY_MS};
 use crate::auth::SdkClient;
 use crate::error::{ApiError, Result};
 use crate::hub::{Hub, Notice};
 use crate::state::AppState;
-use crate::store::{Change, SdkKeyRecord, StoreError};
+use crate::store::{Change, SdkKeyRecord};
 
 /// The events token of a key.
 pub fn token(key: &SdkKeyRecord) -> String {
@@ -95,19 +95,8 @@ pub async fn events(req: HttpRequest, state: web::Data<AppState>) -> Result<Http
         return Err(ApiError::Unauthorized("unknown or revoked token".into()));
     }
     let env = client.environment.clone();
-    let (view, rx) = match hub.subscribe(env.as_str()) {
-        Some(s) => s,
-        None => {
-            hub.view_or_load(&env).await?;
-            hub.subscribe(env.as_str())
-                .ok_or_else(|| StoreError::EnvNotFound(env.clone()))?
-        }
-    };
-    let last = req
-        .headers()
-        .get("Last-Event-ID")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    let (view, rx) = hub.subscribe_loaded(&env).await?;
+    let last = last_event_id(&req);
     let mut first = format!("retry: {RETRY_MS}\n\n");
     if last.is_some_and(|n| n != view.version) {
         first.push_str(&event(view.version));
