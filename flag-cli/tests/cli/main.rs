@@ -10,4 +10,5 @@ mod sdk_keys;
 mod segments;
 mod sync;
 mod typed;
+mod typed_explain;
 mod watch;
