@@ -16,6 +16,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod hub;
 pub mod metrics;
@@ -155,6 +156,7 @@ impl Application {
                 }))
                 .service(api::ofrep::scope(&cors_origins))
                 .configure(api::configure)
+                .configure(console::configure)
         })
         .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())
         // Stream events are small writes: send each at once rather than wait for an ACK (Nagle).
