@@ -123,4 +123,20 @@ mod tests {
             );
         }
     }
+
+    /// The page asks for every module at once (`modulepreload`) instead of discovering them
+    /// one import level at a time: a module missing from the list costs a round trip.
+    #[test]
+    fn the_page_preloads_every_module() {
+        let index = Assets::get("index.html").expect("index.html");
+        let index = std::str::from_utf8(&index.data).expect("UTF-8");
+        for name in Assets::iter().filter(|n| n.ends_with(".js")) {
+            let url = format!("/console/{name}");
+            assert!(
+                index.contains(&format!(r#"<link rel="modulepreload" href="{url}">"#))
+                    || index.contains(&format!(r#"<script type="module" src="{url}">"#)),
+                "index.html does not preload {url}"
+            );
+        }
+    }
 }

@@ -122,7 +122,7 @@ impl Application {
             _ => {
                 let (tokens, secret) = AdminTokens::generate();
                 eprintln!(
-                    "WARNING: FLAG_ADMIN_TOKEN is not set. Generated an admin token for this run (shown only now):\n\n    {secret}\n\nSet FLAG_ADMIN_TOKEN to keep a token across restarts."
+                    "WARNING: FLAG_ADMIN_TOKEN is not set. Generated an admin token for this run (shown only now):\n\n    {secret}\n\nSign in to the web console with it, or send it as `Authorization: Bearer`. Set FLAG_ADMIN_TOKEN to keep a token across restarts."
                 );
                 tracing::warn!("FLAG_ADMIN_TOKEN is not set; a generated admin token was printed to stderr once");
                 tokens
@@ -171,7 +171,7 @@ impl Application {
             address = %addr,
             store = store.kind(),
             admin_tokens = ?admin_tokens.names(),
-            "flag-server listening on http://{addr}"
+            "flag-server listening on http://{addr} (web console at http://{addr}/)"
         );
         let follower = tokio::spawn(hub::follower::run(hub.clone(), metrics));
         Ok(Application {

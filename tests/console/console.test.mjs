@@ -278,7 +278,6 @@ test('a change made with curl appears live, without a reload', async () => {
   await confirmDialog(other, 'from the second browser');
   await until('the first browser sees it', async () => toggle.isChecked());
   await other.context().close();
-  await shot(page, 'flags');
 });
 
 test('the flag list filters by search, tag, owner, state and staleness', async () => {
@@ -301,6 +300,27 @@ test('the flag list filters by search, tag, owner, state and staleness', async (
   await page.getByLabel('Search').fill('checkout flow');
   assert.deepEqual(await rows.evaluateAll((rs) => rs.map((r) => r.dataset.key)), [KEY]);
   await page.getByLabel('Search').fill('');
+});
+
+test('each row shows the usage SDKs report', async () => {
+  const issued = await apiCall('POST', `/environments/${ENV}/sdk-keys`, { name: 'metrics-demo' });
+  const now = new Date();
+  const res = await fetch(`${BASE}/api/v1/sdk/metrics`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${issued.body.key}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      period_start: new Date(now - 60_000).toISOString(), period_end: now.toISOString(),
+      flags: { [KEY]: { yes: 1234, no: 56 } },
+    }),
+  });
+  assert.equal(res.status, 202);
+  await page.goto(`${BASE}/#/e/${ENV}/keys`);
+  await page.getByRole('heading', { name: `SDK keys of ${ENV}` }).waitFor();
+  await page.getByRole('link', { name: 'Flags', exact: true }).click();
+  const usage = page.locator(`tr[data-key="${KEY}"] td[data-label="Usage"]`);
+  await until('the usage shows', async () => /1,234 on · 56 off, last/.test(await usage.innerText()));
+  assert.match(await page.locator('tr[data-key="old_banner"] td[data-label="Usage"]').innerText(), /not evaluated/);
+  await shot(page, 'flags');
 });
 
 test('the kill switch works with the keyboard alone', async () => {
@@ -361,6 +381,43 @@ test('SDK keys: issue one (secret shown once, copyable), list it, revoke it', as
   await confirmDialog(page, 'service retired');
   await row.waitFor({ state: 'detached' });
   await until('the revoked key is refused', async () => (await fetch(`${BASE}/api/v1/sdk/flags`, { headers: { Authorization: `Bearer ${secret}` } })).status === 401);
+});
+
+test('a string flag: variants, a 50/50 split by default, and a rule on a segment', async () => {
+  await apiCall('PUT', `/environments/${ENV}/segments/beta-testers`, { key: 'beta-testers', included: ['u1'] });
+  await page.goto(`${BASE}/#/e/${ENV}/new`);
+  await page.getByLabel('Key').fill('checkout_button');
+  await page.getByLabel('Type').selectOption('string');
+  await page.getByLabel('Variants').fill('blue=#0050ff\ngreen=#00a050');
+  await page.getByRole('button', { name: 'Create flag' }).click();
+  await confirmDialog(page, 'A/B test of the button colour');
+  await page.getByRole('heading', { name: 'checkout_button' }).waitFor();
+  const byDefault = page.locator('fieldset.default');
+  await byDefault.getByLabel('Serve', { exact: true }).selectOption('split');
+  await byDefault.getByLabel('blue %').fill('50');
+  await byDefault.getByLabel('green %').fill('50');
+  await page.getByRole('button', { name: 'Add rule' }).click();
+  await page.getByLabel('Attribute').fill('user_id');
+  await page.getByLabel('Operator').selectOption('in_segment');
+  assert.match(await page.locator('.values .hint').innerText(), /beta-testers/);
+  await page.getByLabel('Values').fill('beta-testers');
+  await page.locator('fieldset.rule').getByLabel('Variant').selectOption('green');
+  await page.getByRole('button', { name: 'Save targeting' }).click();
+  await confirmDialog(page, 'beta testers see green');
+  await until('the targeting is stored', async () => (await getFlag('checkout_button')).rules.length === 1);
+  const flag = await getFlag('checkout_button');
+  assert.deepEqual(flag.default_serve, { split: [{ variant: 'blue', weight: 5000 }, { variant: 'green', weight: 5000 }] });
+  assert.deepEqual(flag.rules, [{ id: 'rule-1', conditions: [{ attribute: 'user_id', operator: 'in_segment', values: ['beta-testers'] }], serve: { variant: 'green' } }]);
+  // A split that does not sum to 100% is refused beside the split.
+  await byDefault.getByLabel('green %').fill('40');
+  await page.getByRole('button', { name: 'Save targeting' }).click();
+  await confirmDialog(page, '');
+  const error = page.locator('[data-field="default_serve.split"] > .error');
+  await error.waitFor();
+  assert.match(await error.innerText(), /10,?000|sum/i);
+  await page.getByRole('button', { name: 'Discard edits' }).click();
+  assert.equal((await getFlag('checkout_button')).version, flag.version, 'nothing written');
+  await shot(page, 'typed-flag');
 });
 
 test('every control of the main pages has a label', async () => {

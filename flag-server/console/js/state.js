@@ -93,6 +93,22 @@ export async function openEnvironment(env) {
   });
 }
 
+/**
+ * Reads the usage of every flag again (SDKs report it about once a minute; the stream does not
+ * carry it) and takes any flag newer than the one held.
+ */
+export async function refreshUsage() {
+  const env = state.env;
+  const list = await api('GET', path`/environments/${env}/flags`);
+  if (state.env !== env) return;
+  for (const flag of list.flags) {
+    const held = state.flags.get(flag.key);
+    if (!held || held.version <= flag.version) state.flags.set(flag.key, flag);
+    else held.usage = flag.usage;
+  }
+  changed({ type: 'all' });
+}
+
 /** Records a flag the API answered (after a write), before its stream event arrives. */
 export function remember(flag) {
   const old = state.flags.get(flag.key);

@@ -2,7 +2,7 @@
 // switch, its rollout, its last change and its usage. Rows follow the admin stream.
 
 import { h, replace, field } from '../dom.js';
-import { state, subscribe, staleness } from '../state.js';
+import { state, subscribe, staleness, refreshUsage } from '../state.js';
 import { setEnabled } from './actions.js';
 import { rolloutText, badges, usageText, lastChange } from './summary.js';
 
@@ -90,7 +90,11 @@ export function flagList(env) {
 
   renderChoices();
   render();
-  const stop = subscribe((change) => {
+  // Usage is not in the stream: read it when the list opens, then every minute.
+  const refresh = () => refreshUsage().catch(() => {});
+  const timer = setInterval(refresh, 60_000);
+  refresh();
+  const unsubscribe = subscribe((change) => {
     if (change.type === 'all') { renderChoices(); render(); return; }
     if (change.type !== 'flag') return;
     const focused = document.activeElement?.closest?.('tr')?.dataset.key;
@@ -123,5 +127,6 @@ export function flagList(env) {
         h('th', { scope: 'col' }, 'Flag'), h('th', { scope: 'col' }, 'Enabled'), h('th', { scope: 'col' }, 'Rollout'),
         h('th', { scope: 'col' }, 'Last change'), h('th', { scope: 'col' }, 'Usage'))),
       body));
+  const stop = () => { clearInterval(timer); unsubscribe(); };
   return { node, title: `Flags of ${env}`, unmount: stop, focus: null };
 }
