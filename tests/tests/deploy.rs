@@ -181,7 +181,11 @@ fn the_deployment_has_probes_a_non_root_user_and_the_redis_url_from_a_secret() {
     let (pod, container) = container(&deployment);
     check_flag_server_pod("flag-server", pod, container);
 
-    let secret = k8s_object("deploy/kubernetes/secret.example.yaml", "Secret", "flag-server");
+    let secret = k8s_object(
+        "deploy/kubernetes/secret.example.yaml",
+        "Secret",
+        "flag-server",
+    );
     for var in ["FLAG_REDIS_URL", "FLAG_ADMIN_TOKEN"] {
         let (name, key) = from_secret(container, var);
         assert_eq!(
@@ -289,7 +293,10 @@ fn the_edge_manifest_follows_the_service_with_keys_from_a_secret() {
     let edge = k8s_object("deploy/kubernetes/edge.yaml", "Deployment", "flag-edge");
     let (pod, container) = container(&edge);
     check_flag_server_pod("flag-edge", pod, container);
-    let upstream = str_of(&env_var(container, "FLAG_UPSTREAM_URL")["value"], "upstream");
+    let upstream = str_of(
+        &env_var(container, "FLAG_UPSTREAM_URL")["value"],
+        "upstream",
+    );
     let service = k8s_object("deploy/kubernetes/service.yaml", "Service", "flag-server");
     let name = str_of(&service["metadata"]["name"], "service name");
     assert!(
@@ -405,7 +412,10 @@ fn compose_runs_two_servers_on_redis_with_aof_an_edge_and_a_reachable_console() 
             );
             servers.push((name, service));
         } else if let Some(upstream) = compose_env(service, "FLAG_UPSTREAM_URL") {
-            assert!(compose_env(service, "FLAG_UPSTREAM_KEYS").is_some(), "{name}");
+            assert!(
+                compose_env(service, "FLAG_UPSTREAM_KEYS").is_some(),
+                "{name}"
+            );
             edges.push((name, upstream.to_owned()));
         } else {
             panic!("{name} is neither a server on Redis nor an edge");
@@ -422,9 +432,11 @@ fn compose_runs_two_servers_on_redis_with_aof_an_edge_and_a_reachable_console() 
     );
     // The web console is served by the server at `/`: one server publishes its port.
     assert!(
-        servers.iter().any(|(_, s)| s["ports"]
-            .as_sequence()
-            .is_some_and(|p| p.iter().any(|p| p.as_str().is_some_and(|p| p.ends_with(":8080"))))),
+        servers
+            .iter()
+            .any(|(_, s)| s["ports"].as_sequence().is_some_and(|p| p
+                .iter()
+                .any(|p| p.as_str().is_some_and(|p| p.ends_with(":8080"))))),
         "a server publishes port 8080 (API and web console)"
     );
 }
@@ -487,12 +499,16 @@ fn the_dockerfile_is_multi_stage_non_root_with_a_healthcheck_on_healthz() {
     assert!(check.contains("/healthz"), "{check}");
     if check.contains("curl") {
         assert!(
-            runtime.iter().any(|l| l.contains("apt-get install") && l.contains("curl")),
+            runtime
+                .iter()
+                .any(|l| l.contains("apt-get install") && l.contains("curl")),
             "the HEALTHCHECK uses curl: the runtime image must have it"
         );
     }
     assert!(
-        runtime.iter().any(|l| l.contains("FLAG_LISTEN=0.0.0.0:8080")),
+        runtime
+            .iter()
+            .any(|l| l.contains("FLAG_LISTEN=0.0.0.0:8080")),
         "the image listens on all interfaces"
     );
     assert!(runtime.iter().any(|l| l.starts_with("ENTRYPOINT")));
