@@ -32,8 +32,11 @@ free_port() {
 # A project of its own, free host ports and a fresh admin token: nothing of a developer's own
 # `docker compose up` (project `flags`, deploy/.env) is touched.
 PROJECT="flagsmoke$$"
-export FLAG_ADMIN_TOKEN="smoke-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
-export FLAG_SERVER1_PORT=$(free_port) FLAG_SERVER2_PORT=$(free_port) FLAG_EDGE_PORT=$(free_port)
+FLAG_ADMIN_TOKEN="smoke-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
+FLAG_SERVER1_PORT=$(free_port)
+FLAG_SERVER2_PORT=$(free_port)
+FLAG_EDGE_PORT=$(free_port)
+export FLAG_ADMIN_TOKEN FLAG_SERVER1_PORT FLAG_SERVER2_PORT FLAG_EDGE_PORT
 export FLAG_EDGE_SDK_KEY=""
 export FLAG_IMAGE="flag-server:smoke"
 SERVER1="http://127.0.0.1:$FLAG_SERVER1_PORT"
