@@ -314,9 +314,8 @@ test('each row shows the usage SDKs report', async () => {
     }),
   });
   assert.equal(res.status, 202);
-  await page.goto(`${BASE}/#/e/${ENV}/keys`);
-  await page.getByRole('heading', { name: `SDK keys of ${ENV}` }).waitFor();
-  await page.getByRole('link', { name: 'Flags', exact: true }).click();
+  await page.goto(`${BASE}/#/e/${ENV}`);
+  await page.reload();
   const usage = page.locator(`tr[data-key="${KEY}"] td[data-label="Usage"]`);
   await until('the usage shows', async () => /1,234 on · 56 off, last/.test(await usage.innerText()));
   assert.match(await page.locator('tr[data-key="old_banner"] td[data-label="Usage"]').innerText(), /not evaluated/);

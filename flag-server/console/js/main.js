@@ -93,8 +93,13 @@ function mount(node, title) {
 async function route() {
   if (!token()) return signIn();
   const parts = window.location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  // On a first visit to an environment's page, its flags are asked for together with the list
+  // of environments, not one round trip later.
+  const early = parts[0] === 'e' && parts[1] && !state.environments.length
+    ? openEnvironment(parts[1]).catch(() => {}) : null;
   try {
     if (!state.environments.length) await loadEnvironments();
+    await early;
   } catch (err) {
     if (err.status === 401) return signIn('The token is no longer accepted. Sign in again.');
     return mount(h('p', { class: 'error', role: 'alert' }, err.message));

@@ -55,6 +55,7 @@ export async function openEnvironment(env) {
   if (state.env !== env) return;
   state.version = flags.version;
   state.flags = new Map(flags.flags.map((f) => [f.key, f]));
+  state.readAt = Date.now();
   state.segments = new Map(segments.segments.map((s) => [s.key, s]));
   changed({ type: 'all' });
   stream = follow(env, {
@@ -99,6 +100,8 @@ export async function openEnvironment(env) {
  */
 export async function refreshUsage() {
   const env = state.env;
+  if (Date.now() - (state.readAt || 0) < 5000) return; // just read with the environment
+  state.readAt = Date.now();
   const list = await api('GET', path`/environments/${env}/flags`);
   if (state.env !== env) return;
   for (const flag of list.flags) {
