@@ -322,6 +322,18 @@ test('each row shows the usage SDKs report', async () => {
   await shot(page, 'flags');
 });
 
+test('the environment switcher shows another environment\'s flags', async () => {
+  await apiCall('POST', '/environments/development/flags', { key: 'dev_only', enabled: true });
+  await page.getByLabel('Environment').selectOption('development');
+  await page.waitForURL(/#\/e\/development$/);
+  const rows = page.locator('table.flags tbody tr[data-key]');
+  await until('development\'s flags show', async () => (await rows.count()) === 1);
+  assert.deepEqual(await rows.evaluateAll((rs) => rs.map((r) => r.dataset.key)), ['dev_only']);
+  await page.getByLabel('Environment').selectOption(ENV);
+  await page.waitForURL(/#\/e\/production$/);
+  await until('production\'s flags show again', async () => (await page.locator(`tr[data-key="${KEY}"]`).count()) === 1);
+});
+
 test('the kill switch works with the keyboard alone', async () => {
   await page.goto(`${BASE}/#/e/${ENV}`);
   await page.getByRole('switch', { name: `${KEY} enabled` }).waitFor();
