@@ -85,7 +85,7 @@ async fn unblock(store: &RedisStore, ids: &[(String, i64)]) {
 }
 
 /// The changes of one environment after `version`, blocking up to `timeout` on a dedicated
-/// connection registered in `blocked`; gives up early when `stop` is set.
+/// connection registered in `blocked`; does not block once `stop` is set.
 async fn wait_one(
     store: &RedisStore,
     env: &EnvName,
@@ -95,12 +95,16 @@ async fn wait_one(
     blocked: &Mutex<Vec<(String, i64)>>,
 ) -> Result<Vec<Change>> {
     let key = store.key(env, "log");
+    let from = format!("{version}-1");
     let mut cmd = redis::cmd("XREAD");
     let block_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
     if block_ms > 0 {
         cmd.arg("BLOCK").arg(block_ms);
     }
-    cmd.arg("STREAMS").arg(&key).arg(format!("{version}-1"));
+    cmd.arg("STREAMS").arg(&key).arg(&from);
+    // Once another environment had news: what is there, without waiting.
+    let mut now = redis::cmd("XREAD");
+    now.arg("STREAMS").arg(&key).arg(&from);
     let (mut c, mut pooled) = store.blocking_conn().await?;
     let reply: Option<StreamReadReply> = loop {
         let attempt = async {
@@ -115,9 +119,7 @@ async fn wait_one(
                     b.push((key.clone(), id));
                 }
             }
-            if stop.load(Ordering::SeqCst) {
-                return Ok(None);
-            }
+            let cmd = if stop.load(Ordering::SeqCst) { &now } else { &cmd };
             bounded(timeout + CALL_TIMEOUT, cmd.query_async(&mut c.1)).await
         };
         match attempt.await {
