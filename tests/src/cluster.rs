@@ -88,11 +88,22 @@ impl RedisCluster {
             .arg(replicas.to_string())
             .arg("--cluster-yes")
             .stdin(Stdio::null())
-            .stdout(if verbose { Stdio::inherit() } else { Stdio::null() })
-            .stderr(if verbose { Stdio::inherit() } else { Stdio::null() })
+            .stdout(if verbose {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
+            .stderr(if verbose {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .status()
             .expect("run redis-cli --cluster create (install redis-tools)");
-        assert!(status.success(), "redis-cli --cluster create failed: {status}");
+        assert!(
+            status.success(),
+            "redis-cli --cluster create failed: {status}"
+        );
         let cluster = RedisCluster { nodes };
         cluster.wait_healthy(primaries);
         cluster
@@ -116,8 +127,7 @@ impl RedisCluster {
                         .query(redis::cmd("INFO").arg("replication"))
                         .unwrap_or_default();
                     let in_sync = info_field(&replication, "role").as_deref() == Some("master")
-                        || info_field(&replication, "master_link_status").as_deref()
-                            == Some("up");
+                        || info_field(&replication, "master_link_status").as_deref() == Some("up");
                     info_field(&info, "cluster_state").as_deref() == Some("ok")
                         && known.len() == self.nodes.len()
                         && known.iter().filter(|l| l.primary).count() == primaries
@@ -198,23 +208,27 @@ impl RedisCluster {
             .node(replica.port)
             .query(redis::cmd("CLUSTER").arg("FAILOVER"))
             .expect("CLUSTER FAILOVER");
-        poll("every node sees the replica as the primary", DEADLINE, || {
-            self.nodes
-                .iter()
-                .all(|n| {
-                    let info: String = n
-                        .query(redis::cmd("CLUSTER").arg("INFO"))
-                        .unwrap_or_default();
-                    let nodes: String = n
-                        .query(redis::cmd("CLUSTER").arg("NODES"))
-                        .unwrap_or_default();
-                    info_field(&info, "cluster_state").as_deref() == Some("ok")
-                        && parse_nodes(&nodes)
-                            .iter()
-                            .any(|l| l.port == replica.port && l.primary)
-                })
-                .then_some(())
-        });
+        poll(
+            "every node sees the replica as the primary",
+            DEADLINE,
+            || {
+                self.nodes
+                    .iter()
+                    .all(|n| {
+                        let info: String = n
+                            .query(redis::cmd("CLUSTER").arg("INFO"))
+                            .unwrap_or_default();
+                        let nodes: String = n
+                            .query(redis::cmd("CLUSTER").arg("NODES"))
+                            .unwrap_or_default();
+                        info_field(&info, "cluster_state").as_deref() == Some("ok")
+                            && parse_nodes(&nodes)
+                                .iter()
+                                .any(|l| l.port == replica.port && l.primary)
+                    })
+                    .then_some(())
+            },
+        );
         (replica.port, started.elapsed())
     }
 }

@@ -97,7 +97,10 @@ impl Node {
         loop {
             if let Some((child, _)) = self.guard.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
-                    return Err(format!("redis-server on port {} exited: {status}", self.port));
+                    return Err(format!(
+                        "redis-server on port {} exited: {status}",
+                        self.port
+                    ));
                 }
             }
             if self.ping() {

@@ -57,7 +57,8 @@ async fn follow(
     let mut last: Option<String> = None;
     loop {
         let req = sse::request(
-            http.get(format!("{base}/api/v1/sdk/stream")).bearer_auth(&key),
+            http.get(format!("{base}/api/v1/sdk/stream"))
+                .bearer_auth(&key),
             last.as_deref(),
         );
         let resp = tokio::select! {
@@ -78,12 +79,14 @@ async fn follow(
                         s.snapshots += 1;
                         s.ids.push(body.version);
                         for f in &body.flags {
-                            s.keys.insert(f["key"].as_str().unwrap_or_default().to_owned());
+                            s.keys
+                                .insert(f["key"].as_str().unwrap_or_default().to_owned());
                         }
                     }
                     StreamEvent::Put { version, data } => {
                         s.ids.push(version);
-                        s.keys.insert(data.flag["key"].as_str().unwrap_or_default().to_owned());
+                        s.keys
+                            .insert(data.flag["key"].as_str().unwrap_or_default().to_owned());
                     }
                     other => panic!("unexpected event {other:?}"),
                 }
@@ -189,7 +192,10 @@ async fn failover_during_writes(
             .filter(|w| w.status == 201 && after.is_none_or(|t| w.at > t))
             .count()
     };
-    wait_until("some writes went through", WITHIN, || async { acked(None) >= 20 }).await;
+    wait_until("some writes went through", WITHIN, || async {
+        acked(None) >= 20
+    })
+    .await;
 
     let took = tokio::task::spawn_blocking(failover).await.unwrap();
     let done = Instant::now();
@@ -232,7 +238,11 @@ async fn failover_during_writes(
     )
     .await;
     // The time without writes: the longest stretch between two acknowledged writes.
-    let acks: Vec<Instant> = writes.iter().filter(|w| w.status == 201).map(|w| w.at).collect();
+    let acks: Vec<Instant> = writes
+        .iter()
+        .filter(|w| w.status == 201)
+        .map(|w| w.at)
+        .collect();
     let pause = acks
         .windows(2)
         .map(|p| p[1] - p[0])
@@ -246,7 +256,10 @@ async fn failover_during_writes(
             .filter(|p| p[1] != p[0] + 1)
             .map(|p| (p[0], p[1]))
             .collect();
-        assert!(gaps.is_empty(), "B's stream skipped or repeated versions: {gaps:?}");
+        assert!(
+            gaps.is_empty(),
+            "B's stream skipped or repeated versions: {gaps:?}"
+        );
         assert_eq!(s.snapshots, 1, "B's stream resumed without a new snapshot");
         println!(
             "{name}: failover took {took:?}; no write acknowledged for {pause:?}; {} writes, {} \
@@ -284,4 +297,3 @@ async fn sentinel_failover_during_writes() {
     let s = sentinel.clone();
     failover_during_writes("sentinel_failover", url, move || s.failover().1).await;
 }
-

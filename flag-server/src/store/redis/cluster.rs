@@ -119,13 +119,19 @@ async fn wait_one(
                     b.push((key.clone(), id));
                 }
             }
-            let cmd = if stop.load(Ordering::SeqCst) { &now } else { &cmd };
+            let cmd = if stop.load(Ordering::SeqCst) {
+                &now
+            } else {
+                &cmd
+            };
             bounded(timeout + CALL_TIMEOUT, cmd.query_async(&mut c.1)).await
         };
         match attempt.await {
             Ok(reply) => break reply,
             // An idle connection may have died with a node: once more on a new one.
-            Err(StoreError::Unavailable(_)) if pooled => (c, pooled) = store.blocking_conn().await?,
+            Err(StoreError::Unavailable(_)) if pooled => {
+                (c, pooled) = store.blocking_conn().await?
+            }
             Err(e) => {
                 store.topology.failed();
                 return Err(e);

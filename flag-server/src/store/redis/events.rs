@@ -99,7 +99,7 @@ pub(super) async fn try_lease(
 pub(super) async fn release_lease(store: &RedisStore, name: &str, holder: &str) -> Result<()> {
     let _: i64 = store
         .eval(
-            &store
+            store
                 .release_lease_script
                 .key(store.lease_key(name))
                 .arg(holder),

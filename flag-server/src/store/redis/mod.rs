@@ -30,10 +30,34 @@
 //! gone means Redis lost its data (restarted empty), and the call fails with
 //! [`StoreError::Unavailable`] instead of saying the environment does not exist.
 //!
-//! Connection: a lazily connecting [`ConnectionManager`] with short connection and response
-//! timeouts, so while Redis is down every call fails with [`StoreError::Unavailable`] within about
-//! two seconds and works again, without a restart, once Redis is back.
-//! [`Store::wait_for_changes`] blocks in `XREAD` on a dedicated connection of its own.
+//! Connection (`topology.rs`): the URL's scheme picks one Redis (`redis://`, `rediss://`), a
+//! Redis Cluster (`redis+cluster://host:port,host:port,…`) or the primary Redis Sentinel names
+//! (`redis+sentinel://host:port,…/MASTER_NAME`). Every command is bounded by short connection
+//! and response timeouts, so while Redis is down (or a failover is under way) every call fails
+//! with [`StoreError::Unavailable`] within about two seconds and works again, without a
+//! restart, once a primary answers. [`Store::wait_for_changes`] and
+//! [`Store::wait_for_events`] block in `XREAD` on dedicated connections of their own, never
+//! on the shared one.
+//!
+//! **Redis Cluster.** An environment's keys share the hash tag `{E}`, so they live in one slot
+//! and every script above runs on one node, atomically, as on one Redis. `P:envs`,
+//! `P:sdk_keys`, `P:epoch`, `P:events` and the leases live in other slots: the operations that
+//! span environments are already ordered so that a crash between their steps leaves nothing
+//! half-visible (see above), and none of them needs a multi-slot command. Listing environments
+//! asks `EXISTS` per environment; following the change logs is one blocking `XREAD` per
+//! environment, each on a dedicated cluster connection routed to the slot's primary, and
+//! when one returns the others are woken with `CLIENT UNBLOCK` (`cluster.rs`). The cluster
+//! connection follows `MOVED`/`ASK` and failovers; a blocked read whose primary was demoted
+//! (`UNBLOCKED`) is retried on a new connection.
+//!
+//! **Redis Sentinel.** The sentinels are asked for the primary (which is checked with `ROLE`)
+//! before the first command, after any command failed as unavailable (`READONLY` from a
+//! demoted primary, a dropped connection, …), and at least every second; idle blocking
+//! connections to a former primary are dropped. Replication is asynchronous: a write a
+//! primary acknowledged just before a failover may be lost with it (Redis's own limit;
+//! `min-replicas-to-write` on the primary narrows it).
+//!
+//! A URL's password is never logged: errors name hosts and ports only.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -188,10 +212,7 @@ impl RedisStore {
     }
 
     /// Runs a script with the standard bound.
-    async fn eval<T: redis::FromRedisValue>(
-        &self,
-        inv: &redis::ScriptInvocation<'_>,
-    ) -> Result<T> {
+    async fn eval<T: redis::FromRedisValue>(&self, inv: &redis::ScriptInvocation<'_>) -> Result<T> {
         let mut c = self.conn().await?;
         let r = bounded(CALL_TIMEOUT, inv.invoke_async(&mut c)).await;
         self.observe(&r);

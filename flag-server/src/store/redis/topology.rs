@@ -15,7 +15,9 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use redis::aio::{
+    ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection,
+};
 use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
 use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
@@ -70,6 +72,8 @@ impl ConnectionLike for Conn {
 }
 
 /// The deployment the URL names, and the shared connection to it.
+// One per store: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Topology {
     /// One Redis.
     Single {
@@ -162,8 +166,8 @@ impl Topology {
 
     fn single(url: &str) -> Result<Topology> {
         let client = Client::open(url).map_err(|e| invalid("cannot parse it", e))?;
-        let manager =
-            ConnectionManager::new_lazy_with_config(client.clone(), manager_config()).map_err(|e| {
+        let manager = ConnectionManager::new_lazy_with_config(client.clone(), manager_config())
+            .map_err(|e| {
                 StoreError::InvalidArgument(format!("invalid Redis configuration: {e}"))
             })?;
         Ok(Topology::Single { client, manager })
@@ -322,11 +326,11 @@ impl Sentinel {
                             tracing::warn!(from = %p.addr, to = %addr, "Redis Sentinel names a new primary; following it");
                         }
                         // The sentinels' answer carries the nodes' credentials.
-                        let manager =
-                            ConnectionManager::new_lazy_with_config(client.clone(), manager_config())
-                                .map_err(|e| {
-                                    StoreError::Internal(format!("Redis connection: {e}"))
-                                })?;
+                        let manager = ConnectionManager::new_lazy_with_config(
+                            client.clone(),
+                            manager_config(),
+                        )
+                        .map_err(|e| StoreError::Internal(format!("Redis connection: {e}")))?;
                         Primary {
                             addr,
                             client,
@@ -374,4 +378,54 @@ fn manager_config() -> ConnectionManagerConfig {
         .set_number_of_retries(1)
         .set_min_delay(Duration::from_millis(50))
         .set_max_delay(Duration::from_millis(200))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(url: &str) -> String {
+        match Topology::open(url) {
+            Err(StoreError::InvalidArgument(m)) => m,
+            Err(e) => panic!("{url}: expected InvalidArgument, got {e}"),
+            Ok(t) => panic!("{url}: expected an error, got {t:?}"),
+        }
+    }
+
+    #[test]
+    fn schemes_pick_the_topology() {
+        let cluster = Topology::open("redis+cluster://10.0.0.1:6379,10.0.0.2:6380").unwrap();
+        assert!(cluster.is_cluster());
+        let cluster = Topology::open("redis+cluster://:pw@10.0.0.1:6379/").unwrap();
+        assert!(cluster.is_cluster());
+        let sentinel =
+            Topology::open("redis+sentinel://u:pw@10.0.0.1:26379,10.0.0.2:26379/mymaster").unwrap();
+        assert!(matches!(sentinel, Topology::Sentinel(_)));
+        assert!(!sentinel.is_cluster());
+    }
+
+    #[test]
+    fn malformed_urls_are_refused_without_their_password() {
+        for url in [
+            "redis+cluster://user:s3cret@10.0.0.1:6379,,10.0.0.2:6379",
+            "redis+cluster://user:s3cret@10.0.0.1:6379/2",
+            "redis+sentinel://user:s3cret@10.0.0.1:26379",
+            "redis+sentinel://user:s3cret@10.0.0.1:26379/",
+            "redis+sentinel://user:s3cret@10.0.0.1:26379/a/b",
+            "redis+sentinel://user:s3cret@/mymaster",
+        ] {
+            let message = refused(url);
+            assert!(!message.contains("s3cret"), "{url}: {message}");
+        }
+    }
+
+    #[test]
+    fn node_urls_keep_the_credentials() {
+        let (userinfo, hosts, path) = split_nodes("u:p@a:1,b:2/m").unwrap();
+        assert_eq!(userinfo, Some("u:p"));
+        assert_eq!(hosts, ["a:1", "b:2"]);
+        assert_eq!(path, "m");
+        assert_eq!(node_url(userinfo, "a:1"), "redis://u:p@a:1/");
+        assert_eq!(node_url(None, "b:2"), "redis://b:2/");
+    }
 }
