@@ -413,6 +413,9 @@ mod tests {
             "redis+sentinel://user:s3cret@10.0.0.1:26379/",
             "redis+sentinel://user:s3cret@10.0.0.1:26379/a/b",
             "redis+sentinel://user:s3cret@/mymaster",
+            "redis+cluster://user:s3cret@10.0.0.1:notaport",
+            "redis+sentinel://user:s3cret@10.0.0.1:notaport/mymaster",
+            "redis://user:s3cret@10.0.0.1:notaport/",
         ] {
             let message = refused(url);
             assert!(!message.contains("s3cret"), "{url}: {message}");
