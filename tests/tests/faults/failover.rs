@@ -199,10 +199,19 @@ async fn failover_during_writes(
 
     let took = tokio::task::spawn_blocking(failover).await.unwrap();
     let done = Instant::now();
-    wait_until("writes go through after the failover", WITHIN, || async {
-        acked(Some(done)) >= AFTER
+    let recovered = tokio::time::timeout(WITHIN, async {
+        while acked(Some(done)) < AFTER {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     })
     .await;
+    if recovered.is_err() {
+        let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+        for w in writes.lock().unwrap().iter().filter(|w| w.at > done) {
+            *statuses.entry(w.status).or_default() += 1;
+        }
+        panic!("writes did not go through within {WITHIN:?} after the failover ({took:?}): statuses after it {statuses:?}");
+    }
     stop_writer.send(true).unwrap();
     writer.await.unwrap();
 
