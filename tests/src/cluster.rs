@@ -69,8 +69,10 @@ impl RedisCluster {
                         "{free}",
                         "--cluster-config-file",
                         "nodes.conf",
+                        // Generous: a node starved of CPU by other tests must not be
+                        // taken for failed (the failovers here are manual).
                         "--cluster-node-timeout",
-                        "2000",
+                        "5000",
                         "--appendonly",
                         "no",
                         "--save",
