@@ -1,11 +1,15 @@
 //! Test support for black-box tests: a real `redis-server` on a free port, and real
 //! flag-server instances, in this process on port 0 or as processes that a test can kill.
-//! Logs are shown only when `TEST_LOG` is set.
+//! Logs are shown only when `TEST_LOG` is set. [`cluster`] and [`sentinel`] start a real
+//! Redis Cluster and a real Sentinel deployment.
 
 pub mod admin;
 pub mod app;
+pub mod cluster;
+pub mod node;
 pub mod process;
 pub mod redis;
+pub mod sentinel;
 pub mod wait;
 pub mod wire;
 

@@ -4,6 +4,7 @@
 //! Run alone with `cargo test -p flag-tests --test faults -- --nocapture` (the figures are
 //! printed).
 
+mod failover;
 mod idle;
 mod keys;
 mod sdk_outage;

@@ -1,5 +1,6 @@
-//! The store conformance suite: one set of behaviours, run against the embedded store and
-//! against a Redis store on a real `redis-server` (`embedded::*` and `redis::*`), plus
+//! The store conformance suite: one set of behaviours, run against the embedded store,
+//! against a Redis store on a real `redis-server`, on a real Redis Cluster and on a real
+//! Sentinel deployment (`embedded::*`, `redis::*`, `cluster::*`, `sentinel::*`), plus
 //! backend-specific persistence and fault tests (`specific::*`).
 
 mod events;

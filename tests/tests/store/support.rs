@@ -1,13 +1,15 @@
 //! Backends for the conformance suite, and small builders.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::{DateTime, TimeZone, Utc};
 use flag_sdk::{EnvName, Flag, FlagKey};
 use flag_server::store::embedded::EmbeddedStore;
 use flag_server::store::redis::RedisStore;
 use flag_server::store::{Change, ChangeEvent, ChangeMeta, Limits, Replay, Store, WriteOp};
+use flag_tests::cluster::RedisCluster;
 use flag_tests::redis::RedisServer;
+use flag_tests::sentinel::RedisSentinel;
 pub use flag_tests::unique_prefix;
 pub use flag_tests::wait::wait_for;
 
@@ -23,7 +25,15 @@ pub struct Backend {
 enum Kind {
     Embedded,
     Redis(RedisServer),
+    Cluster(&'static RedisCluster),
+    Sentinel(&'static RedisSentinel),
 }
+
+/// One Redis Cluster (three primaries) for every test of this binary: forming one takes
+/// seconds, and each test has a key prefix of its own.
+static CLUSTER: OnceLock<RedisCluster> = OnceLock::new();
+/// One Sentinel deployment (primary, replica, three sentinels) for every test, likewise.
+static SENTINEL: OnceLock<RedisSentinel> = OnceLock::new();
 
 impl Backend {
     /// An embedded store in a fresh temporary directory.
@@ -50,6 +60,30 @@ impl Backend {
         }
     }
 
+    /// A Redis store on the shared Redis Cluster (`redis+cluster://`).
+    pub fn cluster() -> Backend {
+        let cluster = CLUSTER.get_or_init(|| RedisCluster::start(3, 0));
+        let kind = Kind::Cluster(cluster);
+        let store = kind.redis_store(Limits::default());
+        Backend {
+            store,
+            kind,
+            dirs: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A Redis store on the shared Sentinel deployment (`redis+sentinel://`).
+    pub fn sentinel() -> Backend {
+        let sentinel = SENTINEL.get_or_init(RedisSentinel::start);
+        let kind = Kind::Sentinel(sentinel);
+        let store = kind.redis_store(Limits::default());
+        Backend {
+            store,
+            kind,
+            dirs: Mutex::new(Vec::new()),
+        }
+    }
+
     /// Another, independent (empty) store of the same kind with the given limits.
     pub fn fresh(&self, limits: Limits) -> Arc<dyn Store> {
         match &self.kind {
@@ -64,7 +98,30 @@ impl Backend {
                 give_identity(server, &prefix);
                 Arc::new(RedisStore::connect_with(&server.url(), &prefix, limits).unwrap())
             }
+            Kind::Cluster(_) | Kind::Sentinel(_) => self.kind.redis_store(limits),
         }
+    }
+}
+
+impl Kind {
+    /// A store on a shared cluster or Sentinel deployment under a fresh prefix, with the
+    /// identity a server writes at start.
+    fn redis_store(&self, limits: Limits) -> Arc<dyn Store> {
+        let prefix = unique_prefix();
+        let mut set = redis::cmd("SET");
+        set.arg(format!("{prefix}:epoch")).arg("conformance");
+        let url = match self {
+            Kind::Cluster(c) => {
+                let _: () = c.query(&set);
+                c.url()
+            }
+            Kind::Sentinel(s) => {
+                let _: () = s.primary().query(&set).unwrap();
+                s.url()
+            }
+            Kind::Embedded | Kind::Redis(_) => unreachable!("not a shared deployment"),
+        };
+        Arc::new(RedisStore::connect_with(&url, &prefix, limits).unwrap())
     }
 }
 
@@ -78,8 +135,9 @@ pub fn give_identity(server: &RedisServer, prefix: &str) {
         .unwrap();
 }
 
-/// Generates one `#[tokio::test]` per behaviour and backend: `embedded::<name>` and
-/// `redis::<name>`, each calling `<module>::<name>(&Backend)`.
+/// Generates one `#[tokio::test]` per behaviour and backend: `embedded::<name>`,
+/// `redis::<name>`, `cluster::<name>` (Redis Cluster) and `sentinel::<name>` (Redis
+/// Sentinel), each calling `<module>::<name>(&Backend)`.
 macro_rules! conformance {
     ($($module:ident :: $name:ident),* $(,)?) => {
         mod embedded {
@@ -96,6 +154,24 @@ macro_rules! conformance {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
                     let backend = crate::support::Backend::redis();
+                    crate::$module::$name(&backend).await;
+                }
+            )*
+        }
+        mod cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let backend = crate::support::Backend::cluster();
+                    crate::$module::$name(&backend).await;
+                }
+            )*
+        }
+        mod sentinel {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let backend = crate::support::Backend::sentinel();
                     crate::$module::$name(&backend).await;
                 }
             )*

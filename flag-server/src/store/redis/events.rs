@@ -97,15 +97,13 @@ pub(super) async fn try_lease(
 }
 
 pub(super) async fn release_lease(store: &RedisStore, name: &str, holder: &str) -> Result<()> {
-    let mut c = store.conn();
-    let _: i64 = bounded(
-        CALL_TIMEOUT,
-        store
-            .release_lease_script
-            .key(store.lease_key(name))
-            .arg(holder)
-            .invoke_async(&mut c),
-    )
-    .await?;
+    let _: i64 = store
+        .eval(
+            store
+                .release_lease_script
+                .key(store.lease_key(name))
+                .arg(holder),
+        )
+        .await?;
     Ok(())
 }

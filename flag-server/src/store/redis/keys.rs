@@ -82,8 +82,7 @@ pub(super) async fn record_usage(
     for (key, (yes, no)) in counts {
         inv.arg(key).arg(clamp(*yes)).arg(clamp(*no));
     }
-    let mut c = store.conn();
-    let found: i64 = bounded(CALL_TIMEOUT, inv.invoke_async(&mut c)).await?;
+    let found: i64 = store.eval(&inv).await?;
     if found == 1 {
         Ok(())
     } else {

@@ -30,17 +30,40 @@
 //! gone means Redis lost its data (restarted empty), and the call fails with
 //! [`StoreError::Unavailable`] instead of saying the environment does not exist.
 //!
-//! Connection: a lazily connecting [`ConnectionManager`] with short connection and response
-//! timeouts, so while Redis is down every call fails with [`StoreError::Unavailable`] within about
-//! two seconds and works again, without a restart, once Redis is back.
-//! [`Store::wait_for_changes`] blocks in `XREAD` on a dedicated connection of its own.
+//! Connection (`topology.rs`): the URL's scheme picks one Redis (`redis://`, `rediss://`), a
+//! Redis Cluster (`redis+cluster://host:port,host:port,…`) or the primary Redis Sentinel names
+//! (`redis+sentinel://host:port,…/MASTER_NAME`). Every command is bounded by short connection
+//! and response timeouts, so while Redis is down (or a failover is under way) every call fails
+//! with [`StoreError::Unavailable`] within about two seconds and works again, without a
+//! restart, once a primary answers. [`Store::wait_for_changes`] and
+//! [`Store::wait_for_events`] block in `XREAD` on dedicated connections of their own, never
+//! on the shared one.
+//!
+//! **Redis Cluster.** An environment's keys share the hash tag `{E}`, so they live in one slot
+//! and every script above runs on one node, atomically, as on one Redis. `P:envs`,
+//! `P:sdk_keys`, `P:epoch`, `P:events` and the leases live in other slots: the operations that
+//! span environments are already ordered so that a crash between their steps leaves nothing
+//! half-visible (see above), and none of them needs a multi-slot command. Listing environments
+//! asks `EXISTS` per environment; following the change logs is one blocking `XREAD` per
+//! environment, each on a dedicated cluster connection routed to the slot's primary, and
+//! when one returns the others are woken with `CLIENT UNBLOCK` (`cluster.rs`). The cluster
+//! connection follows `MOVED`/`ASK` and failovers; a blocked read whose primary was demoted
+//! (`UNBLOCKED`) is retried on a new connection.
+//!
+//! **Redis Sentinel.** The sentinels are asked for the primary (which is checked with `ROLE`)
+//! before the first command, after any command failed as unavailable (`READONLY` from a
+//! demoted primary, a dropped connection, …), and at least every second; idle blocking
+//! connections to a former primary are dropped. Replication is asynchronous: a write a
+//! primary acknowledged just before a failover may be lost with it (Redis's own limit;
+//! `min-replicas-to-write` on the primary narrows it).
+//!
+//! A URL's password is never logged: errors name hosts and ports only.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
 use flag_sdk::EnvName;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
-use redis::{AsyncConnectionConfig, Client, ErrorKind, RedisError, Script, ServerErrorKind};
+use redis::{ErrorKind, RedisError, Script, ServerErrorKind};
 
 use super::record::{
     corrupt, decode, decode_flag, encode, env_not_found, flag_exists, flag_not_found,
@@ -63,10 +86,11 @@ const EVENT_LOG_LEN: usize = 10_000;
 
 /// The Redis store. Cheap to share behind an `Arc`.
 pub struct RedisStore {
-    client: Client,
-    manager: ConnectionManager,
-    /// Idle connections for blocking `XREAD`s, which must not sit on the shared connection.
-    blocking: Mutex<Vec<MultiplexedConnection>>,
+    /// One Redis, a cluster, or the primary Sentinel names, with the shared connection.
+    topology: Topology,
+    /// Idle connections for blocking `XREAD`s, which must not sit on the shared connection,
+    /// each with the tag of the server it leads to ([`Topology::tag`]).
+    blocking: Mutex<Vec<(String, Conn)>>,
     prefix: String,
     limits: Limits,
     write_script: Script,
@@ -79,6 +103,7 @@ pub struct RedisStore {
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisStore")
+            .field("topology", &self.topology)
             .field("prefix", &self.prefix)
             .field("limits", &self.limits)
             .finish_non_exhaustive()
@@ -92,16 +117,21 @@ fn redis_err(e: RedisError) -> StoreError {
         || e.is_timeout()
         || e.is_connection_dropped()
         || e.is_connection_refusal()
+        // A blocked command of a primary that was turned into a replica (a failover).
+        || e.code() == Some("UNBLOCKED")
         || matches!(
             e.kind(),
             ErrorKind::AuthenticationFailed
                 | ErrorKind::ClusterConnectionNotFound
+                | ErrorKind::MasterNameNotFoundBySentinel
                 | ErrorKind::Server(
                     ServerErrorKind::BusyLoading
                         | ServerErrorKind::TryAgain
                         | ServerErrorKind::ClusterDown
                         | ServerErrorKind::MasterDown
                         | ServerErrorKind::ReadOnly
+                        | ServerErrorKind::Moved
+                        | ServerErrorKind::Ask
                 )
         );
     if down {
@@ -150,21 +180,9 @@ impl RedisStore {
                 "invalid Redis key prefix {prefix:?}: it must be non-empty, without braces or spaces"
             )));
         }
-        let client = Client::open(url)
-            .map_err(|e| StoreError::InvalidArgument(format!("invalid Redis URL: {e}")))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(Some(RESPONSE_TIMEOUT))
-            .set_number_of_retries(1)
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_millis(200));
-        let manager =
-            ConnectionManager::new_lazy_with_config(client.clone(), config).map_err(|e| {
-                StoreError::InvalidArgument(format!("invalid Redis configuration: {e}"))
-            })?;
+        let topology = Topology::open(url)?;
         Ok(RedisStore {
-            client,
-            manager,
+            topology,
             blocking: Mutex::new(Vec::new()),
             prefix: prefix.to_owned(),
             limits: Limits {
@@ -179,8 +197,26 @@ impl RedisStore {
         })
     }
 
-    fn conn(&self) -> ConnectionManager {
-        self.manager.clone()
+    /// The shared connection.
+    async fn conn(&self) -> Result<Conn> {
+        let c = self.topology.shared().await;
+        self.observe(&c);
+        c
+    }
+
+    /// Tells the topology about an unreachable server (see [`Topology::failed`]).
+    fn observe<T>(&self, r: &Result<T>) {
+        if let Err(StoreError::Unavailable(_)) = r {
+            self.topology.failed();
+        }
+    }
+
+    /// Runs a script with the standard bound.
+    async fn eval<T: redis::FromRedisValue>(&self, inv: &redis::ScriptInvocation<'_>) -> Result<T> {
+        let mut c = self.conn().await?;
+        let r = bounded(CALL_TIMEOUT, inv.invoke_async(&mut c)).await;
+        self.observe(&r);
+        r
     }
 
     fn envs_key(&self) -> String {
@@ -257,12 +293,15 @@ impl RedisStore {
     ) -> Result<T> {
         let (mut c, mut pooled) = self.blocking_conn().await?;
         let reply = loop {
-            match bounded(timeout + CALL_TIMEOUT, cmd.query_async(&mut c)).await {
+            match bounded(timeout + CALL_TIMEOUT, cmd.query_async(&mut c.1)).await {
                 Ok(reply) => break reply,
                 Err(StoreError::Unavailable(_)) if pooled => {
                     (c, pooled) = self.blocking_conn().await?
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    self.topology.failed();
+                    return Err(e);
+                }
             }
         };
         self.release_blocking_conn(c);
@@ -276,32 +315,38 @@ impl RedisStore {
 
     /// Runs one command with the standard bound.
     async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T> {
-        let mut c = self.conn();
-        bounded(CALL_TIMEOUT, cmd.query_async(&mut c)).await
+        let mut c = self.conn().await?;
+        let r = bounded(CALL_TIMEOUT, cmd.query_async(&mut c)).await;
+        self.observe(&r);
+        r
     }
 
     /// Runs an atomic pipeline (`MULTI`/`EXEC`) with the standard bound.
     async fn atomic<T: redis::FromRedisValue>(&self, pipe: &redis::Pipeline) -> Result<T> {
-        let mut c = self.conn();
-        bounded(CALL_TIMEOUT, pipe.query_async(&mut c)).await
+        let mut c = self.conn().await?;
+        let r = bounded(CALL_TIMEOUT, pipe.query_async(&mut c)).await;
+        self.observe(&r);
+        r
     }
 
-    /// A connection for a blocking command: an idle one (`true`), or a new one (`false`).
-    async fn blocking_conn(&self) -> Result<(MultiplexedConnection, bool)> {
-        if let Some(c) = self.blocking.lock().ok().and_then(|mut idle| idle.pop()) {
-            return Ok((c, true));
+    /// A connection for a blocking command, with its tag: an idle one (`true`), or a new one
+    /// (`false`). Idle ones that lead to a former Sentinel primary are dropped.
+    async fn blocking_conn(&self) -> Result<((String, Conn), bool)> {
+        let tag = self.topology.tag().await;
+        self.observe(&tag);
+        let tag = tag?;
+        if let Ok(mut idle) = self.blocking.lock() {
+            idle.retain(|(t, _)| *t == tag);
+            if let Some(c) = idle.pop() {
+                return Ok((c, true));
+            }
         }
-        // No response timeout here: the caller bounds the blocking command itself.
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(None);
-        let connect = self
-            .client
-            .get_multiplexed_async_connection_with_config(&config);
-        Ok((bounded(CALL_TIMEOUT, connect).await?, false))
+        let c = self.topology.dedicated().await;
+        self.observe(&c);
+        Ok((c?, false))
     }
 
-    fn release_blocking_conn(&self, c: MultiplexedConnection) {
+    fn release_blocking_conn(&self, c: (String, Conn)) {
         if let Ok(mut idle) = self.blocking.lock() {
             idle.push(c);
         }
@@ -320,10 +365,13 @@ impl RedisStore {
     }
 }
 
+mod cluster;
 mod events;
 mod keys;
 mod ops;
 mod recovery;
+mod store_impl;
+mod topology;
 
 use ops::op_args;
-mod store_impl;
+use topology::{Conn, Topology};

@@ -30,8 +30,7 @@ impl RedisStore {
             inv.arg(segment.key.as_str())
                 .arg(crate::store::record::segment_json(segment)?);
         }
-        let mut c = self.conn();
-        let written: i64 = bounded(CALL_TIMEOUT, inv.invoke_async(&mut c)).await?;
+        let written: i64 = self.eval(&inv).await?;
         let _: i64 = self
             .query(redis::cmd("SADD").arg(self.envs_key()).arg(env.as_str()))
             .await?;
@@ -56,7 +55,7 @@ impl RedisStore {
 
     pub(super) async fn persistence(&self) -> Result<Durability> {
         let aof: redis::RedisResult<Vec<String>> = {
-            let mut c = self.conn();
+            let mut c = self.conn().await?;
             match tokio::time::timeout(
                 CALL_TIMEOUT,
                 redis::cmd("CONFIG")

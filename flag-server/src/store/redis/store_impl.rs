@@ -36,11 +36,16 @@ impl Store for RedisStore {
             self.require_identity().await?;
             return Ok(envs);
         }
-        let mut pipe = redis::pipe();
-        for env in &envs {
-            pipe.exists(self.key(env, "version"));
-        }
-        let exists: Vec<bool> = self.atomic(&pipe).await?;
+        let exists: Vec<bool> = if self.topology.is_cluster() {
+            let keys: Vec<String> = envs.iter().map(|e| self.key(e, "version")).collect();
+            cluster::exists_each(self, &keys).await?
+        } else {
+            let mut pipe = redis::pipe();
+            for env in &envs {
+                pipe.exists(self.key(env, "version"));
+            }
+            self.atomic(&pipe).await?
+        };
         Ok(envs
             .into_iter()
             .zip(exists)
@@ -71,19 +76,17 @@ impl Store for RedisStore {
     }
 
     async fn delete_environment(&self, env: &EnvName) -> Result<()> {
-        let mut c = self.conn();
-        let existed: i64 = bounded(
-            CALL_TIMEOUT,
-            self.delete_env_script
-                .key(self.key(env, "version"))
-                .key(self.key(env, "flags"))
-                .key(self.key(env, "log"))
-                .key(self.key(env, "audit"))
-                .key(self.key(env, "usage"))
-                .key(self.key(env, "segments"))
-                .invoke_async(&mut c),
-        )
-        .await?;
+        let existed: i64 = self
+            .eval(
+                self.delete_env_script
+                    .key(self.key(env, "version"))
+                    .key(self.key(env, "flags"))
+                    .key(self.key(env, "log"))
+                    .key(self.key(env, "audit"))
+                    .key(self.key(env, "usage"))
+                    .key(self.key(env, "segments")),
+            )
+            .await?;
         let _: i64 = self
             .query(redis::cmd("SREM").arg(self.envs_key()).arg(env.as_str()))
             .await?;
@@ -179,8 +182,7 @@ impl Store for RedisStore {
                 inv.arg(a);
             }
         }
-        let mut c = self.conn();
-        let reply: Vec<String> = bounded(CALL_TIMEOUT, inv.invoke_async(&mut c)).await?;
+        let reply: Vec<String> = self.eval(&inv).await?;
         let arg = |i: usize| reply.get(i).map(String::as_str).unwrap_or_default();
         match arg(0) {
             "OK" => {}
@@ -249,6 +251,9 @@ impl Store for RedisStore {
         if cursors.is_empty() {
             tokio::time::sleep(timeout).await;
             return Ok(Vec::new());
+        }
+        if self.topology.is_cluster() {
+            return cluster::wait_for_changes(self, cursors, timeout).await;
         }
         let streams: HashMap<String, &EnvName> = cursors
             .iter()
