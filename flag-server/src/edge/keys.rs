@@ -205,10 +205,12 @@ async fn check(edge: &Edge, hub: &Hub, secret: &str, hash: &str) -> Result<Verdi
             };
             match kept {
                 Some(v) => v,
-                None => return Err(ApiError::Unavailable(format!(
+                None => {
+                    return Err(ApiError::Unavailable(format!(
                     "this edge cannot check the SDK key: the upstream {} cannot be reached ({why})",
                     edge.shown
-                ))),
+                )))
+                }
             }
         }
     };

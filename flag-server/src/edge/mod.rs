@@ -131,8 +131,8 @@ impl Edge {
         self.store.clone()
     }
 
-    /// The upstream's URL without credentials.
-    pub fn upstream(&self) -> &str {
+    /// The upstream's URL without credentials (what messages and logs show).
+    pub fn upstream_shown(&self) -> &str {
         &self.shown
     }
 

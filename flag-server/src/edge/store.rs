@@ -507,7 +507,8 @@ mod tests {
         for v in 11..=14 {
             assert_eq!(store.append(&put(v, "a")), Appended::Applied);
         }
-        let since = |v| store.changes_since(&env(), v);
+        let production = env();
+        let since = |v| store.changes_since(&production, v);
         assert_eq!(since(14).await.unwrap(), Replay::Changes(vec![]));
         let Replay::Changes(c) = since(11).await.unwrap() else {
             panic!("replay")
