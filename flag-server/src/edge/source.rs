@@ -209,14 +209,11 @@ async fn handle(edge: &Edge, hub: &Arc<Hub>, index: usize, event: StreamEvent) -
             let Some(state) = state_of(body) else {
                 return Next::Resync;
             };
-            if let Some(owner) = edge.store.owner(&state.environment) {
-                if owner != index {
-                    tracing::warn!(environment = %state.environment, key = index + 1, other = owner + 1,
-                        "two upstream keys name the same environment: it is followed once, with the first");
-                    return Next::Redundant;
-                }
+            if let Err(other) = edge.store.claim(index, &state.environment) {
+                tracing::warn!(environment = %state.environment, key = index + 1, other = other + 1,
+                    "two upstream keys name the same environment: it is followed once, with the other key");
+                return Next::Redundant;
             }
-            edge.store.source_follows(index, &state.environment);
             install(edge, hub, state).await;
             return Next::Continue;
         }
@@ -354,16 +351,11 @@ async fn load_backup(edge: &Edge, hub: &Arc<Hub>, index: usize) {
     let Some(state) = body.and_then(state_of) else {
         return;
     };
-    if edge
-        .store
-        .owner(&state.environment)
-        .is_some_and(|o| o != index)
-    {
+    if edge.store.claim(index, &state.environment).is_err() {
         return;
     }
     tracing::warn!(environment = %state.environment, version = state.version,
         "the upstream cannot be reached: serving the environment from the backup file");
-    edge.store.source_follows(index, &state.environment);
     install(edge, hub, state).await;
 }
 

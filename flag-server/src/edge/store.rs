@@ -72,8 +72,9 @@ pub struct EdgeStore {
     /// Application SDK keys the upstream accepted, by hash (hashes only, never secrets).
     keys: Mutex<HashMap<String, SdkKeyRecord>>,
     usage: Mutex<HashMap<EnvName, PendingUsage>>,
-    /// What each upstream key follows, once known (readiness).
-    sources: Mutex<Vec<Option<EnvName>>>,
+    /// What each upstream key follows, once known (readiness); `(env, true)` for a key that
+    /// names an environment another key follows already.
+    sources: Mutex<Vec<Option<(EnvName, bool)>>>,
     /// Woken on every change of the replica ([`Store::wait_for_changes`]).
     changed: Notify,
     /// Counts changes of the replica and of the accepted keys (the backup writer).
@@ -116,23 +117,34 @@ impl EdgeStore {
         StoreError::InvalidArgument(self.refusal.clone())
     }
 
-    /// Says that upstream key number `source` follows `env`.
-    pub(crate) fn source_follows(&self, source: usize, env: &EnvName) {
-        if let Some(slot) = lock(&self.sources).get_mut(source) {
-            *slot = Some(env.clone());
+    /// Upstream key number `source` follows `env`, unless another key follows it already:
+    /// then that key's number (and this one is marked as naming it, for readiness).
+    pub(crate) fn claim(&self, source: usize, env: &EnvName) -> std::result::Result<(), usize> {
+        let mut sources = lock(&self.sources);
+        let owner = sources
+            .iter()
+            .enumerate()
+            .position(|(i, e)| i != source && matches!(e, Some((named, false)) if named == env));
+        let redundant = owner.is_some();
+        if let Some(slot) = sources.get_mut(source) {
+            *slot = Some((env.clone(), redundant));
         }
+        owner.map_or(Ok(()), Err)
     }
 
     /// The environment upstream key number `source` follows, once known.
     pub(crate) fn source_env(&self, source: usize) -> Option<EnvName> {
-        lock(&self.sources).get(source).cloned().flatten()
+        match lock(&self.sources).get(source) {
+            Some(Some((env, false))) => Some(env.clone()),
+            _ => None,
+        }
     }
 
-    /// The upstream key number following `env` first, if any.
+    /// The upstream key number following `env`, if any.
     pub(crate) fn owner(&self, env: &EnvName) -> Option<usize> {
         lock(&self.sources)
             .iter()
-            .position(|e| e.as_ref() == Some(env))
+            .position(|e| matches!(e, Some((named, false)) if named == env))
     }
 
     /// The version held of `env`.
@@ -263,7 +275,7 @@ impl EdgeStore {
         let envs = self.lock_envs();
         let missing = sources
             .iter()
-            .filter(|s| !s.as_ref().is_some_and(|env| envs.contains_key(env)))
+            .filter(|s| !s.as_ref().is_some_and(|(env, _)| envs.contains_key(env)))
             .count();
         if missing == 0 {
             Ok(())
@@ -535,8 +547,10 @@ mod tests {
     async fn ready_once_every_source_has_a_state() {
         let store = EdgeStore::new("edge".into(), 2, 10);
         assert!(store.ping().await.is_err());
-        store.source_follows(0, &env());
-        store.source_follows(1, &env());
+        assert_eq!(store.claim(0, &env()), Ok(()));
+        assert_eq!(store.claim(1, &env()), Err(0), "followed once");
+        assert_eq!(store.claim(0, &env()), Ok(()), "again by the same key");
+        assert_eq!(store.owner(&env()), Some(0));
         assert!(store.ping().await.is_err(), "named but not held");
         store.install(EnvState {
             environment: env(),

@@ -235,3 +235,37 @@ async fn evaluation_counts_are_forwarded_upstream() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn one_edge_serves_several_environments() {
+    let (up, admin, edge_key) = upstream().await;
+    let (_, second_production_key) = admin.sdk_key().await;
+    let issued: Value = up
+        .admin_post(
+            "/environments/development/sdk-keys",
+            &json!({"name": "dev"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let dev_key = issued["key"].as_str().unwrap();
+    // Two keys of one environment: it is followed once, and the edge is still ready.
+    let edge = ready_edge(
+        &up.address,
+        &[&edge_key, dev_key, &second_production_key],
+        None,
+    )
+    .await;
+    let (status, body) = sdk_flags(&edge.address, dev_key).await;
+    assert_eq!(
+        (status, body["environment"].clone()),
+        (200, json!("development"))
+    );
+    let (status, body) = sdk_flags(&edge.address, &second_production_key).await;
+    assert_eq!(
+        (status, body["environment"].clone()),
+        (200, json!("production"))
+    );
+    assert_eq!(body["flags"][0]["key"], "checkout");
+}
