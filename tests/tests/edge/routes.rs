@@ -269,3 +269,22 @@ async fn one_edge_serves_several_environments() {
     );
     assert_eq!(body["flags"][0]["key"], "checkout");
 }
+
+#[tokio::test]
+async fn an_edge_has_no_store() {
+    let refused = flag_tests::app::TestApp::try_spawn_with(
+        flag_tests::app::StoreChoice::Redis {
+            url: "redis://127.0.0.1:1/".into(),
+            prefix: "edge".into(),
+        },
+        |c| {
+            c.upstream_url = Some("http://127.0.0.1:1".into());
+            c.upstream_keys = vec!["sdk-key".into()];
+        },
+    )
+    .await;
+    let Err(e) = refused else {
+        panic!("an edge with a Redis store started")
+    };
+    assert!(format!("{e:#}").contains("exclude each other"), "{e:#}");
+}
