@@ -16,6 +16,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod edge;
 pub mod error;
 pub mod hub;
@@ -124,7 +125,7 @@ impl Application {
             _ => {
                 let (tokens, secret) = AdminTokens::generate();
                 eprintln!(
-                    "WARNING: FLAG_ADMIN_TOKEN is not set. Generated an admin token for this run (shown only now):\n\n    {secret}\n\nSet FLAG_ADMIN_TOKEN to keep a token across restarts."
+                    "WARNING: FLAG_ADMIN_TOKEN is not set. Generated an admin token for this run (shown only now):\n\n    {secret}\n\nSign in to the web console with it, or send it as `Authorization: Bearer`. Set FLAG_ADMIN_TOKEN to keep a token across restarts."
                 );
                 tracing::warn!("FLAG_ADMIN_TOKEN is not set; a generated admin token was printed to stderr once");
                 tokens
@@ -167,6 +168,7 @@ impl Application {
                 }))
                 .service(api::ofrep::scope(&cors_origins))
                 .configure(api::configure)
+                .configure(console::configure)
         })
         .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())
         // Stream events are small writes: send each at once rather than wait for an ACK (Nagle).
@@ -181,7 +183,7 @@ impl Application {
             address = %addr,
             store = store.kind(),
             admin_tokens = ?admin_tokens.names(),
-            "flag-server listening on http://{addr}"
+            "flag-server listening on http://{addr} (web console at http://{addr}/)"
         );
         let follower = match edge {
             Some(edge) => tokio::spawn(edge.run(hub.clone())),

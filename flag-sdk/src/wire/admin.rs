@@ -190,6 +190,20 @@ pub enum AuditAction {
     SegmentDelete,
 }
 
+impl AuditAction {
+    /// Whether the entry is a change of a flag (`create`, `update`, `delete`), whose `key` is
+    /// a flag's.
+    ///
+    /// ```
+    /// use flag_sdk::wire::AuditAction;
+    /// assert!(AuditAction::Update.is_flag_change());
+    /// assert!(!AuditAction::SegmentUpdate.is_flag_change());
+    /// ```
+    pub fn is_flag_change(self) -> bool {
+        matches!(self, Self::Create | Self::Update | Self::Delete)
+    }
+}
+
 /// What a `restore` audit entry wrote back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -249,6 +263,10 @@ pub struct AuditPage {
     pub environment: String,
     /// Newest first.
     pub entries: Vec<AuditEntry>,
+    /// The `before` that asks for the next (older) page; absent when the log has nothing
+    /// older to look at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<u64>,
 }
 
 /// Every error answer: `application/problem+json` (RFC 9457).

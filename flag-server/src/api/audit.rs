@@ -1,9 +1,9 @@
-//! `GET /environments/{env}/audit?limit=&before=`: the change history, newest first.
+//! `GET /environments/{env}/audit?limit=&before=&flag=`: the change history, newest first.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use flag_sdk::wire::{self, AuditPage, StoredFlag};
-use flag_sdk::EnvName;
+use flag_sdk::{EnvName, FlagKey};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -35,6 +35,12 @@ pub struct AuditQuery {
     #[param(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
     #[serde(default, deserialize_with = "query::whole_number")]
     pub before: Option<u64>,
+    /// Only the entries of this flag (`create`, `update`, `delete`). One call reads at most
+    /// 10,000 entries of the log: it may answer fewer than `limit` entries and a
+    /// `next_before` to go on from.
+    #[param(pattern = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")]
+    #[serde(default, deserialize_with = "query::text")]
+    pub flag: Option<String>,
 }
 
 /// The wire form of a stored audit entry.
@@ -61,7 +67,7 @@ fn wire_entry(e: AuditEntry) -> wire::AuditEntry {
     params(EnvPath, AuditQuery),
     responses(
         (status = 200, description = "Entries newest first", body = AuditPage),
-        (status = 400, description = "Bad limit or before"),
+        (status = 400, description = "Bad limit, before or flag"),
     )
 )]
 pub async fn list(
@@ -83,12 +89,25 @@ pub async fn list(
             "limit must be between 1 and {MAX_LIMIT}, got {limit}"
         )));
     }
-    let entries = state.service.audit(&env, limit, query.before).await?;
+    let flag = query
+        .flag
+        .as_deref()
+        .map(|s| {
+            FlagKey::parse(s).map_err(|m| {
+                ApiError::BadRequest(format!("query parameter flag: flag key {s:?} {m}"))
+            })
+        })
+        .transpose()?;
+    let (entries, next_before) = state
+        .service
+        .audit(&env, limit, query.before, flag.as_ref())
+        .await?;
     Ok(super::json_response(
         StatusCode::OK,
         &AuditPage {
             environment: env.to_string(),
             entries: entries.into_iter().map(wire_entry).collect(),
+            next_before,
         },
     ))
 }

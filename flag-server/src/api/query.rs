@@ -71,6 +71,11 @@ pub fn whole_number<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Opti
         .map_err(|_| de::Error::custom(format!("must be a whole number, got {v:?}")))
 }
 
+/// An optional text parameter, as given.
+pub fn text<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
+}
+
 /// An optional count: a whole number, saturated to `usize`.
 pub fn count<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<usize>, D::Error> {
     Ok(whole_number(d)?.map(|n| usize::try_from(n).unwrap_or(usize::MAX)))

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use flag_sdk::EnvName;
+use flag_sdk::{EnvName, FlagKey};
 use rand::RngCore;
 
 use crate::hub::{EnvView, Hub};
@@ -25,6 +25,11 @@ use crate::secret::{hash_secret, random_secret};
 use crate::store::{
     AuditEntry, Change, ChangeMeta, FlagUsage, SdkKeyRecord, Store, StoreError, WriteOp,
 };
+
+/// How many audit entries one store read takes when looking for one flag's entries.
+pub const AUDIT_SCAN_PAGE: usize = 1000;
+/// How many audit entries one look for a flag's entries reads at most.
+pub const AUDIT_SCAN_LIMIT: usize = 10_000;
 
 /// The admin API's rules over the store and the hub. One per server, shared by every worker.
 pub struct Service {
@@ -117,15 +122,52 @@ impl Service {
         Ok(self.store.record_usage(env, period_end, counts).await?)
     }
 
-    /// Audit entries of an existing environment, newest first.
+    /// A page of an existing environment's audit log, newest first: at most `limit` entries
+    /// of versions below `before`, only those of the flag `flag` when given, and the `before`
+    /// of the next page when there may be one.
+    ///
+    /// A flag's entries are found by reading the log [`AUDIT_SCAN_PAGE`] entries at a time;
+    /// one call reads at most [`AUDIT_SCAN_LIMIT`] entries and then answers what it found
+    /// with the version it stopped at, so a flag changed rarely in a busy environment costs
+    /// the caller more pages, never the server an unbounded scan.
     pub async fn audit(
         &self,
         env: &EnvName,
         limit: usize,
         before: Option<u64>,
-    ) -> Result<Vec<AuditEntry>> {
+        flag: Option<&FlagKey>,
+    ) -> Result<(Vec<AuditEntry>, Option<u64>)> {
         self.require_environment(env).await?;
-        Ok(self.store.audit(env, limit, before).await?)
+        let Some(flag) = flag else {
+            let entries = self.store.audit(env, limit, before).await?;
+            let next = (entries.len() == limit)
+                .then(|| entries.last().map(|e| e.version))
+                .flatten();
+            return Ok((entries, next));
+        };
+        let mut found = Vec::new();
+        let mut cursor = before;
+        let mut scanned = 0;
+        loop {
+            let page = self.store.audit(env, AUDIT_SCAN_PAGE, cursor).await?;
+            let read = page.len();
+            for entry in page {
+                cursor = Some(entry.version);
+                if entry.key.as_ref() == Some(flag) && entry.action.is_flag_change() {
+                    found.push(entry);
+                    if found.len() == limit {
+                        return Ok((found, cursor));
+                    }
+                }
+            }
+            scanned += read;
+            if read < AUDIT_SCAN_PAGE {
+                return Ok((found, None));
+            }
+            if scanned >= AUDIT_SCAN_LIMIT {
+                return Ok((found, cursor));
+            }
+        }
     }
 
     /// Writes `ops` atomically and applies the changes to the hub before returning.
