@@ -56,8 +56,9 @@ async fn a_key_revoked_upstream_stops_working_within_the_bound() {
     stream.next_snapshot().await;
 
     admin.revoke(&id).await;
-    // Documented: requests within one TTL, open streams within 1.25 TTL (plus a round trip).
-    let bound = Duration::from_millis(KEY_TTL * 1250) + Duration::from_secs(1);
+    // Documented: requests within one TTL, open streams within 1.25 TTL, plus a round trip
+    // (given 2 s here, for a loaded machine).
+    let bound = Duration::from_millis(KEY_TTL * 1250) + Duration::from_secs(2);
     let took = wait_until("the edge refuses the revoked key", bound, || async {
         sdk_flags(&edge.address, &app_key).await.0 == 401
     })
