@@ -14,8 +14,8 @@
 //! - [`keys`]: an application's SDK key is valid for an environment when the upstream answers
 //!   its `GET /sdk/flags` with 200 (or 304); answers are trusted for `FLAG_UPSTREAM_KEY_TTL`.
 //!   A revoked key is refused at most that long after the revocation, and the streams it
-//!   opened end within one and a half times that. While the upstream is unreachable, keys it
-//!   accepted stay valid.
+//!   opened end within 1.25 times that (plus a round trip). While the upstream is
+//!   unreachable, keys it accepted stay valid.
 //! - [`guard`]: the one place that refuses admin routes (404, naming the upstream) and checks
 //!   SDK keys before the SDK and OFREP routes run.
 //! - [`backup`]: the replica is written to `FLAG_UPSTREAM_BACKUP` on every change and read at
