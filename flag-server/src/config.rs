@@ -78,6 +78,32 @@ pub struct Config {
     #[arg(long, env = "FLAG_WORKERS")]
     pub workers: Option<usize>,
 
+    /// Edge mode: follow this upstream flag server (or edge) instead of using a store, and
+    /// serve its SDK routes from memory (see `docs/contract.md`, "Edge mode").
+    #[arg(long, env = "FLAG_UPSTREAM_URL", requires = "upstream_keys", value_parser = upstream_url)]
+    pub upstream_url: Option<String>,
+
+    /// Edge mode: the SDK keys this edge follows the upstream with, comma-separated, one per
+    /// environment it serves.
+    #[arg(
+        long,
+        env = "FLAG_UPSTREAM_KEYS",
+        hide_env_values = true,
+        value_delimiter = ',',
+        requires = "upstream_url"
+    )]
+    pub upstream_keys: Vec<String>,
+
+    /// Edge mode: a file holding the last flags received, written on every change and read at
+    /// start when the upstream cannot be reached.
+    #[arg(long, env = "FLAG_UPSTREAM_BACKUP", requires = "upstream_url")]
+    pub upstream_backup: Option<PathBuf>,
+
+    /// Edge mode: how long, in seconds, the upstream's answer about an application's SDK key
+    /// (valid or not) is trusted before it is asked again.
+    #[arg(long, env = "FLAG_UPSTREAM_KEY_TTL", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub upstream_key_ttl: u64,
+
     /// Stop on SIGTERM / ctrl-c (turned off by tests that run several servers in one process).
     #[arg(skip = true)]
     pub handle_signals: bool,
@@ -108,6 +134,20 @@ fn cors_origin(s: &str) -> Result<String, String> {
     }
 }
 
+/// An upstream's base URL: `http://` or `https://`, a host, no query.
+fn upstream_url(s: &str) -> Result<String, String> {
+    let s = s.trim().trim_end_matches('/');
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"));
+    match rest {
+        Some(rest) if !rest.is_empty() && !rest.contains(['?', '#', ' ']) => Ok(s.to_owned()),
+        _ => Err(format!(
+            "{s:?} is not an upstream URL: write `http://host[:port]` or `https://host[:port]`"
+        )),
+    }
+}
+
 /// A count of at least one.
 fn at_least_one(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
@@ -131,6 +171,10 @@ impl Default for Config {
             change_log_len: crate::store::CHANGE_LOG_LEN,
             cors_origins: Vec::new(),
             workers: None,
+            upstream_url: None,
+            upstream_keys: Vec::new(),
+            upstream_backup: None,
+            upstream_key_ttl: 10,
             handle_signals: true,
             print_openapi: false,
         }
@@ -187,6 +231,38 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.cors_origins.len(), 2);
+    }
+
+    #[test]
+    fn edge_options_are_parsed_and_checked() {
+        let c = Config::try_parse_from([
+            "flag-server",
+            "--upstream-url",
+            "http://flags.internal:8080/",
+            "--upstream-keys",
+            "sdk-a,sdk-b",
+            "--upstream-key-ttl",
+            "3",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.upstream_url.as_deref(),
+            Some("http://flags.internal:8080")
+        );
+        assert_eq!(c.upstream_keys, ["sdk-a", "sdk-b"]);
+        assert_eq!(c.upstream_key_ttl, 3);
+        // Each needs the other; a URL must be http(s).
+        assert!(Config::try_parse_from(["flag-server", "--upstream-url", "http://a"]).is_err());
+        assert!(Config::try_parse_from(["flag-server", "--upstream-keys", "k"]).is_err());
+        assert!(Config::try_parse_from([
+            "flag-server",
+            "--upstream-url",
+            "flags.internal",
+            "--upstream-keys",
+            "k"
+        ])
+        .is_err());
+        assert!(Config::try_parse_from(["flag-server", "--upstream-key-ttl", "0"]).is_err());
     }
 
     #[test]

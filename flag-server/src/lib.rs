@@ -17,6 +17,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod console;
+pub mod edge;
 pub mod error;
 pub mod hub;
 pub mod metrics;
@@ -119,6 +120,8 @@ impl Application {
             Some(spec) if !spec.is_empty() => {
                 AdminTokens::parse(spec).map_err(|e| anyhow::anyhow!(e))?
             }
+            // An edge answers no admin route: nothing to print.
+            _ if config.upstream_url.is_some() => AdminTokens::generate().0,
             _ => {
                 let (tokens, secret) = AdminTokens::generate();
                 eprintln!(
@@ -128,7 +131,11 @@ impl Application {
                 tokens
             }
         };
-        let store = open_store(&config).await?;
+        let edge = edge::Edge::from_config(&config).await?;
+        let store = match &edge {
+            Some(edge) => edge.store(),
+            None => open_store(&config).await?,
+        };
         let hub = Hub::load(store.clone())
             .await
             .with_context(|| format!("cannot load state from the {} store", store.kind()))?;
@@ -142,6 +149,7 @@ impl Application {
         });
 
         let cors_origins = config.cors_origins.clone();
+        let app_edge = edge.clone();
         let weak_state = Arc::downgrade(&state.clone().into_inner());
         let listener = TcpListener::bind(config.listen.as_str())
             .with_context(|| format!("cannot bind {}", config.listen))?;
@@ -149,6 +157,10 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .wrap(from_fn({
+                    let edge = app_edge.clone();
+                    move |req, next| edge::guard(edge.clone(), req, next)
+                }))
                 .wrap(ErrorHandlers::new().default_handler(api::problem::ensure_problem))
                 .wrap(from_fn({
                     let app_metrics = app_metrics.clone();
@@ -173,7 +185,10 @@ impl Application {
             admin_tokens = ?admin_tokens.names(),
             "flag-server listening on http://{addr} (web console at http://{addr}/)"
         );
-        let follower = tokio::spawn(hub::follower::run(hub.clone(), metrics));
+        let follower = match edge {
+            Some(edge) => tokio::spawn(edge.run(hub.clone())),
+            None => tokio::spawn(hub::follower::run(hub.clone(), metrics)),
+        };
         Ok(Application {
             addr,
             server,
