@@ -532,9 +532,6 @@ fn every_flag_variable_in_the_deployment_files_is_one_the_server_reads() {
         .map(|e| e.to_string_lossy().into_owned())
         .collect();
     assert!(known.contains("FLAG_REDIS_URL"), "{known:?}");
-    // The edge mode (issue 13) is written in parallel with these files; until its variables
-    // are in `Config`, they are the only unknown names allowed.
-    let pending = ["FLAG_UPSTREAM_URL", "FLAG_UPSTREAM_KEYS"];
 
     let mut used: BTreeSet<String> = BTreeSet::new();
     for service in compose()["services"]
@@ -566,7 +563,7 @@ fn every_flag_variable_in_the_deployment_files_is_one_the_server_reads() {
     assert!(used.len() >= 6, "{used:?}");
     for var in &used {
         assert!(
-            known.contains(var) || pending.contains(&var.as_str()),
+            known.contains(var),
             "{var} is not a variable flag-server reads (it reads {known:?})"
         );
     }

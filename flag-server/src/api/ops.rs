@@ -13,7 +13,8 @@ use crate::state::AppState;
 pub struct Health {
     /// `ok` or `ready`.
     pub status: &'static str,
-    /// The store's kind (`redis`, `embedded`), on `/readyz`.
+    /// The store's kind (`redis`, `embedded`, or `edge` for a server following an upstream),
+    /// on `/readyz`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<&'static str>,
 }

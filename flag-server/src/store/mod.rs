@@ -2,8 +2,11 @@
 //!
 //! Two implementations pass one conformance suite (`tests/tests/store/`, run with
 //! `cargo test -p flag-tests --test store`):
-//! [`redis::RedisStore`] for production and several instances, and [`embedded::EmbeddedStore`],
-//! the zero-setup default for one node.
+//! [`redis::RedisStore`] for production and several instances (one Redis, a Cluster or a
+//! Sentinel deployment), and [`embedded::EmbeddedStore`], the zero-setup default for one node.
+//! A third, `crate::edge`'s replica of an upstream server, implements the trait to serve the
+//! SDK routes of an edge from memory; it refuses every write, so it is tested by the edge
+//! suite (`tests/tests/edge/`), not this one.
 //!
 //! Guarantees every implementation gives:
 //! - [`Store::write`] is atomic: every check (existence, expected versions) passes and every
