@@ -25,9 +25,10 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
 
 # ---- runtime --------------------------------------------------------------------------------
 FROM debian:bookworm-slim AS runtime
-# curl is for HEALTHCHECK only (see docs/deploy.md).
+# curl is for HEALTHCHECK only (see docs/deploy.md); ca-certificates for TLS to Redis
+# (rediss://) and to an edge's upstream (https://).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends curl \
+    && apt-get install -y --no-install-recommends curl ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 flag \
     && useradd --system --uid 10001 --gid flag --home-dir /var/lib/flag-server \

@@ -46,6 +46,8 @@ pub struct ServerProcess {
     bin: PathBuf,
     port: u16,
     store: ProcessStore,
+    /// More environment variables of the process (beyond the FLAG_* set here).
+    env: Vec<(String, String)>,
     child: Option<Child>,
     http: reqwest::Client,
 }
@@ -54,6 +56,15 @@ impl ServerProcess {
     /// Starts the server binary `bin` on a free port with the test admin tokens
     /// ([`ADMIN_TOKEN`], and `ci:`[`CI_TOKEN`]) and waits until `/healthz` answers.
     pub async fn start(bin: impl Into<PathBuf>, store: ProcessStore) -> ServerProcess {
+        Self::start_with_env(bin, store, &[]).await
+    }
+
+    /// [`ServerProcess::start`] with more environment variables (`SSL_CERT_FILE`, say).
+    pub async fn start_with_env(
+        bin: impl Into<PathBuf>,
+        store: ProcessStore,
+        env: &[(&str, &str)],
+    ) -> ServerProcess {
         let bin = bin.into();
         let mut last_error = String::new();
         // A free port can be taken between choosing it and binding it: try a few.
@@ -62,6 +73,10 @@ impl ServerProcess {
                 bin: bin.clone(),
                 port: free_port(),
                 store: store.clone(),
+                env: env
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
                 child: None,
                 http: reqwest::Client::builder()
                     .no_proxy()
@@ -187,6 +202,7 @@ impl ServerProcess {
                     Some(filter) => filter,
                 },
             );
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         match &self.store {
             ProcessStore::Redis { url, prefix } => {
                 cmd.env("FLAG_REDIS_URL", url)

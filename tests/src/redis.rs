@@ -165,7 +165,7 @@ impl Drop for RedisServer {
 }
 
 /// A port on 127.0.0.1 that was free a moment ago.
-pub(crate) fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port on 127.0.0.1");
     listener
         .local_addr()

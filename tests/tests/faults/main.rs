@@ -12,3 +12,4 @@ mod segment_loss;
 mod store_loss;
 mod storm;
 mod support;
+mod tls;
