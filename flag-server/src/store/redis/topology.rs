@@ -218,7 +218,7 @@ impl Topology {
         }
         let client = SentinelClient::build(
             sentinels,
-            master.to_owned(),
+            master,
             Some(node),
             SentinelServerType::Master,
         )
