@@ -216,13 +216,9 @@ impl Topology {
                 .map_err(|e| invalid("cannot parse the credentials", e))?;
             node = node.set_redis_connection_info(info.redis_settings().clone());
         }
-        let client = SentinelClient::build(
-            sentinels,
-            master,
-            Some(node),
-            SentinelServerType::Master,
-        )
-        .map_err(|e| invalid("cannot use the sentinel nodes", e))?;
+        let client =
+            SentinelClient::build(sentinels, master, Some(node), SentinelServerType::Master)
+                .map_err(|e| invalid("cannot use the sentinel nodes", e))?;
         Ok(Topology::Sentinel(Box::new(Sentinel {
             sentinels: tokio::sync::Mutex::new(client),
             current: Mutex::new(None),
