@@ -66,9 +66,9 @@ impl From<StoreError> for ApiError {
             StoreError::FlagExists(_) | StoreError::SdkKeyExists(_) => {
                 ApiError::Conflict(e.to_string())
             }
-            StoreError::Stale { .. } | StoreError::EnvChanged { .. } => {
-                ApiError::PreconditionFailed(e.to_string())
-            }
+            StoreError::Stale { .. }
+            | StoreError::EnvChanged { .. }
+            | StoreError::JobConflict { .. } => ApiError::PreconditionFailed(e.to_string()),
             StoreError::InvalidArgument(m) => ApiError::BadRequest(m),
             StoreError::Unavailable(m) => ApiError::Unavailable(m),
             StoreError::Internal(m) => ApiError::Internal(m),
@@ -83,10 +83,11 @@ impl From<ServiceError> for ApiError {
             ServiceError::Invalid(e) => ApiError::Invalid(e),
             ServiceError::FlagNotFound { .. }
             | ServiceError::SdkKeyNotFound { .. }
-            | ServiceError::SegmentNotFound { .. } => ApiError::NotFound(e.to_string()),
-            ServiceError::FlagExists { .. } | ServiceError::InUse(_) => {
-                ApiError::Conflict(e.to_string())
-            }
+            | ServiceError::SegmentNotFound { .. }
+            | ServiceError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            ServiceError::FlagExists { .. }
+            | ServiceError::InUse(_)
+            | ServiceError::Conflict(_) => ApiError::Conflict(e.to_string()),
             ServiceError::Stale { .. } | ServiceError::KeptChanging(_) => {
                 ApiError::PreconditionFailed(e.to_string())
             }

@@ -22,6 +22,7 @@ pub mod error;
 pub mod hub;
 pub mod metrics;
 pub mod openapi;
+pub mod releases;
 mod secret;
 pub mod service;
 pub mod state;
@@ -105,6 +106,8 @@ pub struct Application {
     server: Server,
     hub: Arc<Hub>,
     follower: JoinHandle<()>,
+    /// Moves scheduled changes and release plans on (not on an edge).
+    driver: Option<JoinHandle<()>>,
     handle_signals: bool,
     /// To wait, when stopping, until the workers have dropped the state (and so the store).
     state: Weak<AppState>,
@@ -141,8 +144,13 @@ impl Application {
             .with_context(|| format!("cannot load state from the {} store", store.kind()))?;
         let metrics = Arc::new(Metrics::new());
         let app_metrics = metrics.clone();
+        let service = Service::new(hub.clone());
+        // An edge changes nothing: scheduled changes and release plans run upstream.
+        let driver = edge
+            .is_none()
+            .then(|| tokio::spawn(releases::driver::run(service.clone(), hub.shutdown_token())));
         let state = web::Data::new(AppState {
-            service: Service::new(hub.clone()),
+            service,
             admin_tokens: admin_tokens.clone(),
             metrics: metrics.clone(),
             body_limit: config.body_limit,
@@ -194,6 +202,7 @@ impl Application {
             server,
             hub,
             follower,
+            driver,
             handle_signals: config.handle_signals,
             state: weak_state,
             store: Arc::downgrade(&store),
@@ -236,6 +245,11 @@ impl Application {
         self.hub.shutdown();
         if let Err(e) = self.follower.await {
             tracing::warn!(error = %e, "the follower task failed");
+        }
+        if let Some(driver) = self.driver {
+            if let Err(e) = driver.await {
+                tracing::warn!(error = %e, "the release driver failed");
+            }
         }
         drop(self.hub);
         // Worker threads drop their copy of the state just after they stop: wait for that, so

@@ -17,6 +17,7 @@
 
 mod admin;
 mod flags;
+mod releases;
 mod sdk;
 #[cfg(feature = "client")]
 pub mod sse;
@@ -27,6 +28,10 @@ pub use admin::{
     SdkKeyList, SegmentPlan,
 };
 pub use flags::{FlagList, FlagUsage, SegmentList, StoredFlag};
+pub use releases::{
+    Guard, GuardCheck, GuardOp, ReleaseList, ReleasePlan, ReleaseRequest, ReleaseStatus,
+    ScheduleList, ScheduleRequest, ScheduleStatus, ScheduledChange,
+};
 pub use sdk::{
     Counts, DeleteData, EvaluateRequest, EvaluateResponse, MetricsReport, PutData, SegmentPutData,
     SnapshotBody,

@@ -10,6 +10,7 @@ pub mod ofrep;
 pub mod ops;
 pub mod problem;
 pub mod query;
+pub mod releases;
 pub mod sdk;
 pub mod sdk_keys;
 pub mod segments;
@@ -107,6 +108,48 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::resource("/environments/{env}/apply")
                         .route(web::post().to(apply::apply))
                         .default_service(not_allowed("POST")),
+                )
+                .service(
+                    web::resource("/environments/{env}/flags/{key}/schedule")
+                        .route(web::post().to(releases::schedule))
+                        .route(web::get().to(releases::flag_schedules))
+                        .default_service(not_allowed("POST, GET")),
+                )
+                .service(
+                    web::resource("/environments/{env}/flags/{key}/schedule/{id}")
+                        .route(web::delete().to(releases::cancel))
+                        .default_service(not_allowed("DELETE")),
+                )
+                .service(
+                    web::resource("/environments/{env}/schedules")
+                        .route(web::get().to(releases::schedules))
+                        .default_service(not_allowed("GET")),
+                )
+                .service(
+                    web::resource("/environments/{env}/flags/{key}/release")
+                        .route(web::post().to(releases::start))
+                        .route(web::get().to(releases::get))
+                        .default_service(not_allowed("POST, GET")),
+                )
+                .service(
+                    web::resource("/environments/{env}/flags/{key}/release/pause")
+                        .route(web::post().to(releases::pause))
+                        .default_service(not_allowed("POST")),
+                )
+                .service(
+                    web::resource("/environments/{env}/flags/{key}/release/resume")
+                        .route(web::post().to(releases::resume))
+                        .default_service(not_allowed("POST")),
+                )
+                .service(
+                    web::resource("/environments/{env}/flags/{key}/release/abort")
+                        .route(web::post().to(releases::abort))
+                        .default_service(not_allowed("POST")),
+                )
+                .service(
+                    web::resource("/environments/{env}/releases")
+                        .route(web::get().to(releases::list))
+                        .default_service(not_allowed("GET")),
                 )
                 .service(
                     web::resource("/environments/{env}/audit")

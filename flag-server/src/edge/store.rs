@@ -18,8 +18,8 @@ use flag_sdk::{EnvName, Flag, Segment};
 use tokio::sync::{watch, Notify};
 
 use crate::store::{
-    AuditEntry, Change, ChangeEvent, ChangeMeta, EnvState, EventCursor, FlagUsage, Replay, Result,
-    SdkKeyRecord, Store, StoreError, StoreEvent,
+    AuditEntry, Change, ChangeEvent, ChangeMeta, EnvState, EventCursor, FlagUsage, JobRecord,
+    Replay, Result, SdkKeyRecord, Store, StoreError, StoreEvent,
 };
 
 /// One environment as received from the upstream.
@@ -466,6 +466,18 @@ impl Store for EdgeStore {
 
     async fn release_lease(&self, _name: &str, _holder: &str) -> Result<()> {
         Ok(())
+    }
+
+    async fn jobs(&self, _env: &EnvName) -> Result<Vec<JobRecord>> {
+        Err(self.refused())
+    }
+
+    async fn put_job(&self, _env: &EnvName, _id: &str, _expected: u64, _body: &str) -> Result<u64> {
+        Err(self.refused())
+    }
+
+    async fn delete_job(&self, _env: &EnvName, _id: &str, _expected: u64) -> Result<()> {
+        Err(self.refused())
     }
 
     async fn restore_environment(

@@ -218,6 +218,11 @@ impl Hub {
         self.notices.subscribe()
     }
 
+    /// This instance's id (random, new at each start): the holder name of its leases.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
     /// Cancelled when the server stops.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()

@@ -60,6 +60,13 @@ pub enum ServiceError {
     /// the message names them.
     #[error("{0}")]
     InUse(String),
+    /// No such thing (a scheduled change, a release plan); the message names it.
+    #[error("{0}")]
+    NotFound(String),
+    /// The thing is not in a state that allows the call (a second plan for a flag, a change
+    /// that already applied); the message says why.
+    #[error("{0}")]
+    Conflict(String),
     /// A bug: something the service relies on did not hold.
     #[error("internal error: {0}")]
     Internal(String),

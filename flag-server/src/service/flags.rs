@@ -270,7 +270,11 @@ impl Service {
 /// The spec with a merge patch applied ([`FlagSpec::merge_patch`]), validated as a spec.
 /// Fields the server sets, if the patch holds any, are accepted and ignored by validation, as
 /// in a `PUT` body.
-fn merged(current: &FlagSpec, patch: &serde_json::Value, key: &FlagKey) -> Result<FlagSpec> {
+pub(crate) fn merged(
+    current: &FlagSpec,
+    patch: &serde_json::Value,
+    key: &FlagKey,
+) -> Result<FlagSpec> {
     let input = current.merge_patch(patch)?;
     check_key(&input, Some(key))?;
     Ok(input.validate()?)

@@ -12,6 +12,7 @@ mod segments;
 
 pub use error::{Result, ServiceError};
 pub use flags::check_key;
+pub(crate) use flags::merged;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,10 +32,14 @@ pub const AUDIT_SCAN_PAGE: usize = 1000;
 /// How many audit entries one look for a flag's entries reads at most.
 pub const AUDIT_SCAN_LIMIT: usize = 10_000;
 
-/// The admin API's rules over the store and the hub. One per server, shared by every worker.
+/// The admin API's rules over the store and the hub. One per server, shared by every worker
+/// (and cloned, cheaply, for the release driver).
+#[derive(Clone)]
 pub struct Service {
     hub: Arc<Hub>,
     store: Arc<dyn Store>,
+    /// Wakes the release driver when a job was written here.
+    jobs: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Service {
@@ -50,7 +55,22 @@ impl Service {
     /// A service over the hub and its store.
     pub fn new(hub: Arc<Hub>) -> Service {
         let store = hub.store().clone();
-        Service { hub, store }
+        Service {
+            hub,
+            store,
+            jobs: Arc::default(),
+        }
+    }
+
+    /// Tells the release driver of this instance that a job was written.
+    pub fn jobs_changed(&self) {
+        self.jobs.notify_one();
+    }
+
+    /// Resolves after [`Service::jobs_changed`] (or at once when it was called since the
+    /// last wait).
+    pub async fn jobs_written(&self) {
+        self.jobs.notified().await;
     }
 
     /// The hub: SDK reads and streams are served from its memory.

@@ -42,6 +42,16 @@ pub enum StoreError {
     /// An SDK key with this id exists already.
     #[error("SDK key '{0}' already exists")]
     SdkKeyExists(String),
+    /// A job is not at the revision the caller read (0: it does not exist).
+    #[error("job '{id}' is at revision {actual}, not {expected}: it changed since it was read")]
+    JobConflict {
+        /// The job's id.
+        id: String,
+        /// The revision the caller expected (0: that it does not exist).
+        expected: u64,
+        /// The revision the store has (0: it does not exist).
+        actual: u64,
+    },
     /// An argument the store cannot use: a Redis URL or key prefix, an event cursor.
     #[error("{0}")]
     InvalidArgument(String),

@@ -49,7 +49,7 @@ use flag_sdk::EnvName;
 pub use error::{Result, StoreError};
 pub use types::{
     AuditAction, AuditEntry, Change, ChangeEvent, ChangeMeta, Durability, EnvState, EventCursor,
-    FlagUsage, Replay, RestoreCounts, SdkKeyRecord, StoreEvent, WriteOp,
+    FlagUsage, JobRecord, Replay, RestoreCounts, SdkKeyRecord, StoreEvent, WriteOp,
 };
 
 /// How many changes per environment the log keeps for replay (at least).
@@ -195,7 +195,8 @@ pub trait Store: Send + Sync + 'static {
     async fn set_identity(&self, id: &str) -> Result<()>;
 
     /// Takes the lease `name` for `holder` for `ttl` unless another holder has it; `true` when
-    /// taken. Used so that one instance restores a store that lost its data.
+    /// taken. A holder that calls again while it holds the lease renews it for `ttl`. Used so
+    /// that one instance restores a store that lost its data, and one drives releases.
     async fn try_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool>;
 
     /// Gives the lease back when `holder` still has it.
@@ -215,6 +216,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// Writes back the SDK keys the store does not have (by id); returns how many it wrote.
     async fn restore_sdk_keys(&self, keys: &[SdkKeyRecord]) -> Result<usize>;
+
+    /// The jobs of an environment (scheduled changes, release plans), sorted by id.
+    /// [`StoreError::EnvNotFound`] when the environment does not exist.
+    async fn jobs(&self, env: &EnvName) -> Result<Vec<JobRecord>>;
+
+    /// Writes a job when it is at revision `expected` (0: when it does not exist yet) and
+    /// returns its new revision; [`StoreError::JobConflict`] with nothing written otherwise.
+    /// Every instance that races to move a job on does so through this compare-and-set, so
+    /// exactly one of them wins each step.
+    async fn put_job(&self, env: &EnvName, id: &str, expected: u64, body: &str) -> Result<u64>;
+
+    /// Deletes a job when it is at revision `expected`; [`StoreError::JobConflict`] otherwise
+    /// (`actual` 0 when there is no such job).
+    async fn delete_job(&self, env: &EnvName, id: &str, expected: u64) -> Result<()>;
 
     /// Whether a restart of the backing store keeps the data.
     async fn durability(&self) -> Result<Durability> {

@@ -230,3 +230,17 @@ pub struct FlagUsage {
     /// End of the latest reporting period that included this flag.
     pub last_evaluated: Option<DateTime<Utc>>,
 }
+
+/// A unit of the server's own work on an environment, kept in the store so that every instance
+/// sees it and a restart does not lose it: a scheduled change or a release plan. The store keeps
+/// `body` (the service's JSON) as it is and guards it with `rev`, a revision that starts at 1 and
+/// grows by one per write ([`super::Store::put_job`] is a compare-and-set on it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRecord {
+    /// The job's id, unique in its environment.
+    pub id: String,
+    /// Its revision: 1 after its creation, one more after each write.
+    pub rev: u64,
+    /// The service's JSON.
+    pub body: String,
+}

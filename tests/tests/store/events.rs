@@ -88,6 +88,9 @@ pub async fn identity_and_leases(b: &Backend) {
     assert!(s.try_lease("other", "b", ttl).await.unwrap());
     s.release_lease("restore", "b").await.unwrap(); // not b's: kept
     assert!(!s.try_lease("restore", "b", ttl).await.unwrap());
+    // Its holder renews it: it stays the holder's after the first time to live has passed.
+    assert!(s.try_lease("restore", "a", ttl).await.unwrap());
+    assert!(!s.try_lease("restore", "b", ttl).await.unwrap());
     s.release_lease("restore", "a").await.unwrap();
     assert!(s.try_lease("restore", "b", ttl).await.unwrap());
     // An expired lease can be taken.

@@ -29,6 +29,7 @@ support::conformance!(
     records::sdk_keys_create_list_revoke,
     records::usage_sums_reports,
     records::ping_and_kind,
+    records::jobs_are_compare_and_set,
     events::events_record_environments_and_keys,
     events::identity_and_leases,
     events::restore_writes_only_when_behind,

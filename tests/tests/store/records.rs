@@ -197,3 +197,58 @@ pub async fn ping_and_kind(b: &Backend) {
     b.store.ping().await.unwrap();
     assert!(["embedded", "redis"].contains(&b.store.kind()));
 }
+
+pub async fn jobs_are_compare_and_set(b: &Backend) {
+    let s = &*b.store;
+    let e = with_env(s, "prod").await;
+    assert_eq!(s.jobs(&e).await.unwrap(), vec![]);
+    assert_eq!(s.put_job(&e, "sch_b", 0, r#"{"n":1}"#).await.unwrap(), 1);
+    assert_eq!(s.put_job(&e, "rel_a", 0, "{}").await.unwrap(), 1);
+    // Creating it again, or writing at a revision it is not at, changes nothing.
+    for expected in [0, 2] {
+        match s.put_job(&e, "sch_b", expected, r#"{"n":9}"#).await {
+            Err(StoreError::JobConflict {
+                expected: x,
+                actual: 1,
+                ..
+            }) => assert_eq!(x, expected),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(s.put_job(&e, "sch_b", 1, r#"{"n": 2}"#).await.unwrap(), 2);
+    let jobs = s.jobs(&e).await.unwrap();
+    assert_eq!(
+        jobs.iter()
+            .map(|j| (j.id.as_str(), j.rev, j.body.as_str()))
+            .collect::<Vec<_>>(),
+        vec![("rel_a", 1, "{}"), ("sch_b", 2, r#"{"n": 2}"#)]
+    );
+    // Two writers that read the same revision: exactly one wins.
+    let (x, y) = tokio::join!(
+        s.put_job(&e, "rel_a", 1, r#"{"by":"x"}"#),
+        s.put_job(&e, "rel_a", 1, r#"{"by":"y"}"#)
+    );
+    assert!(x.is_ok() != y.is_ok(), "{x:?} {y:?}");
+    assert!(matches!(
+        s.delete_job(&e, "rel_a", 1).await,
+        Err(StoreError::JobConflict { actual: 2, .. })
+    ));
+    s.delete_job(&e, "rel_a", 2).await.unwrap();
+    assert!(matches!(
+        s.delete_job(&e, "rel_a", 0).await,
+        Err(StoreError::JobConflict { actual: 0, .. })
+    ));
+    assert_eq!(s.jobs(&e).await.unwrap().len(), 1);
+    // An unknown environment is an error, not an empty list; deleting one drops its jobs.
+    assert!(matches!(
+        s.jobs(&env("nope")).await,
+        Err(StoreError::EnvNotFound(_))
+    ));
+    assert!(matches!(
+        s.put_job(&env("nope"), "x", 0, "{}").await,
+        Err(StoreError::EnvNotFound(_))
+    ));
+    s.delete_environment(&e).await.unwrap();
+    s.create_environment(&e).await.unwrap();
+    assert_eq!(s.jobs(&e).await.unwrap(), vec![]);
+}

@@ -47,6 +47,9 @@ const SEGMENTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("seg
 /// (environment, flag key) → [`FlagUsage`] JSON.
 const USAGE: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("usage");
 
+/// (environment, job id) → (revision, the job's JSON).
+const JOBS: TableDefinition<(&str, &str), (u64, &[u8])> = TableDefinition::new("jobs");
+
 /// The database file's name inside the store's directory.
 const FILE_NAME: &str = "flags.redb";
 
@@ -125,6 +128,7 @@ impl EmbeddedStore {
         txn.open_table(SDK_KEYS).map_err(db_err)?;
         txn.open_table(USAGE).map_err(db_err)?;
         txn.open_table(SEGMENTS).map_err(db_err)?;
+        txn.open_table(JOBS).map_err(db_err)?;
         txn.commit().map_err(db_err)?;
         let limits = Limits {
             change_log_len: limits.change_log_len.max(1),
@@ -230,6 +234,7 @@ fn env_version_r(txn: &redb::ReadTransaction, env: &EnvName) -> Result<u64> {
     v.ok_or_else(|| env_not_found(env))
 }
 
+mod jobs;
 mod keys;
 mod ops;
 mod store_impl;

@@ -9,6 +9,7 @@ use flag_sdk::EnvName;
 use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::*;
+use crate::store::JobRecord;
 
 #[async_trait]
 impl Store for EmbeddedStore {
@@ -76,6 +77,9 @@ impl Store for EmbeddedStore {
                 t.retain_in((e, "")..(end.as_str(), ""), |_, _| false)
                     .map_err(db_err)?;
             }
+            let mut jobs = txn.open_table(JOBS).map_err(db_err)?;
+            jobs.retain_in((e, "")..(end.as_str(), ""), |_, _| false)
+                .map_err(db_err)?;
             for def in [LOG, AUDIT] {
                 let mut t = txn.open_table(def).map_err(db_err)?;
                 t.retain_in((e, 0u64)..=(e, u64::MAX), |_, _| false)
@@ -328,6 +332,18 @@ impl Store for EmbeddedStore {
             leases.remove(name);
         }
         Ok(())
+    }
+
+    async fn jobs(&self, env: &EnvName) -> Result<Vec<JobRecord>> {
+        jobs::jobs(self, env).await
+    }
+
+    async fn put_job(&self, env: &EnvName, id: &str, expected: u64, body: &str) -> Result<u64> {
+        jobs::put_job(self, env, id, expected, Some(body)).await
+    }
+
+    async fn delete_job(&self, env: &EnvName, id: &str, expected: u64) -> Result<()> {
+        jobs::put_job(self, env, id, expected, None).await.map(drop)
     }
 
     async fn restore_environment(

@@ -83,17 +83,16 @@ pub(super) async fn try_lease(
     ttl: Duration,
 ) -> Result<bool> {
     let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-    let taken: Option<String> = store
-        .query(
-            redis::cmd("SET")
-                .arg(store.lease_key(name))
+    let taken: i64 = store
+        .eval(
+            store
+                .lease_script
+                .key(store.lease_key(name))
                 .arg(holder)
-                .arg("NX")
-                .arg("PX")
                 .arg(ms),
         )
         .await?;
-    Ok(taken.is_some())
+    Ok(taken == 1)
 }
 
 pub(super) async fn release_lease(store: &RedisStore, name: &str, holder: &str) -> Result<()> {

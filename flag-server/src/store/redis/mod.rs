@@ -98,6 +98,8 @@ pub struct RedisStore {
     delete_env_script: Script,
     restore_env_script: Script,
     release_lease_script: Script,
+    lease_script: Script,
+    job_script: Script,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -194,6 +196,8 @@ impl RedisStore {
             delete_env_script: Script::new(include_str!("delete_env.lua")),
             restore_env_script: Script::new(include_str!("restore_env.lua")),
             release_lease_script: Script::new(include_str!("release_lease.lua")),
+            lease_script: Script::new(include_str!("lease.lua")),
+            job_script: Script::new(include_str!("job.lua")),
         })
     }
 
@@ -367,6 +371,7 @@ impl RedisStore {
 
 mod cluster;
 mod events;
+mod jobs;
 mod keys;
 mod ops;
 mod recovery;

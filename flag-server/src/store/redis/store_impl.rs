@@ -10,6 +10,7 @@ use redis::streams::{StreamRangeReply, StreamReadReply};
 
 use super::*;
 use crate::store::record::{decode_segment, env_changed, segment_not_found};
+use crate::store::JobRecord;
 
 #[async_trait]
 impl Store for RedisStore {
@@ -84,7 +85,8 @@ impl Store for RedisStore {
                     .key(self.key(env, "log"))
                     .key(self.key(env, "audit"))
                     .key(self.key(env, "usage"))
-                    .key(self.key(env, "segments")),
+                    .key(self.key(env, "segments"))
+                    .key(self.key(env, "jobs")),
             )
             .await?;
         let _: i64 = self
@@ -374,6 +376,18 @@ impl Store for RedisStore {
 
     async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
         events::release_lease(self, name, holder).await
+    }
+
+    async fn jobs(&self, env: &EnvName) -> Result<Vec<JobRecord>> {
+        jobs::jobs(self, env).await
+    }
+
+    async fn put_job(&self, env: &EnvName, id: &str, expected: u64, body: &str) -> Result<u64> {
+        jobs::put_job(self, env, id, expected, Some(body)).await
+    }
+
+    async fn delete_job(&self, env: &EnvName, id: &str, expected: u64) -> Result<()> {
+        jobs::put_job(self, env, id, expected, None).await.map(drop)
     }
 
     async fn restore_environment(
