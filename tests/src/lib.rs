@@ -8,6 +8,7 @@ pub mod app;
 pub mod cluster;
 pub mod node;
 pub mod process;
+pub mod prometheus;
 pub mod redis;
 pub mod sentinel;
 pub mod wait;
