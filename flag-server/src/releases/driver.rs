@@ -24,6 +24,8 @@ pub const IDLE: Duration = Duration::from_millis(500);
 /// The shortest pause between passes, so that a job that keeps asking to be looked at again
 /// (a write that waits for the store) does not spin.
 const MIN_WAIT: Duration = Duration::from_millis(20);
+/// Every how many rounds an instance that does not drive reads the jobs to remember them.
+const REMEMBER_EVERY: u64 = 10;
 
 /// Runs until `shutdown`; gives the lease back then.
 pub async fn run(service: Service, shutdown: CancellationToken) {
@@ -37,24 +39,42 @@ pub async fn run(service: Service, shutdown: CancellationToken) {
         .build()
         .unwrap_or_default();
     let mut held = false;
-    loop {
+    let mut memory = Memory::default();
+    for round in 0u64.. {
         let started = tokio::time::Instant::now();
         let mut wait = IDLE;
-        match service.store().try_lease(LEASE, &holder, LEASE_TTL).await {
-            Ok(true) => {
-                if !held {
-                    tracing::info!(instance = %holder, "this instance drives scheduled changes and release plans");
+        // Every instance remembers the jobs (the holder at each pass, the others now and then)
+        // and writes them back after the store lost its data: the lease is lost with the data,
+        // and whichever instance takes it next must find the jobs there.
+        if memory.store_intact(&service).await {
+            match service.store().try_lease(LEASE, &holder, LEASE_TTL).await {
+                Ok(true) => {
+                    if !held {
+                        tracing::info!(instance = %holder, "this instance drives scheduled changes and release plans");
+                    }
+                    held = true;
+                    let (next, seen) = pass(&service, &http).await;
+                    // What the pass wrote, rather than what it read.
+                    memory.jobs = if seen.iter().any(|(_, jobs)| !jobs.is_empty()) {
+                        read_all(&service).await
+                    } else {
+                        seen
+                    };
+                    if let Some(next) = next {
+                        let until = (next - Utc::now()).to_std().unwrap_or_default();
+                        wait = wait.min(until).max(MIN_WAIT);
+                    }
                 }
-                held = true;
-                if let Some(next) = pass(&service, &http).await {
-                    let until = (next - Utc::now()).to_std().unwrap_or_default();
-                    wait = wait.min(until).max(MIN_WAIT);
+                Ok(false) => {
+                    held = false;
+                    if round % REMEMBER_EVERY == 0 {
+                        memory.jobs = read_all(&service).await;
+                    }
                 }
-            }
-            Ok(false) => held = false,
-            Err(e) => {
-                held = false;
-                tracing::debug!(error = %e, "release driver: the lease could not be taken");
+                Err(e) => {
+                    held = false;
+                    tracing::debug!(error = %e, "release driver: the lease could not be taken");
+                }
             }
         }
         let deadline = started + wait;
@@ -69,13 +89,87 @@ pub async fn run(service: Service, shutdown: CancellationToken) {
     }
 }
 
-/// One pass over every job of every environment; the earliest time one is next due.
-pub async fn pass(service: &Service, http: &reqwest::Client) -> Option<DateTime<Utc>> {
+/// What the driving instance saw at its last pass: the store's identity and the jobs, so
+/// that it can write the jobs back when the store loses its data (a Redis restarted empty),
+/// as the hub writes back the flags.
+#[derive(Default)]
+struct Memory {
+    identity: Option<String>,
+    jobs: Vec<(EnvName, Vec<JobRecord>)>,
+}
+
+impl Memory {
+    /// Whether the store holds its data; writes the remembered jobs back first when its
+    /// identity changed (the hub wrote the environments back after a loss).
+    async fn store_intact(&mut self, service: &Service) -> bool {
+        let identity = match service.store().identity().await {
+            Ok(Some(id)) => id,
+            // Lost, and not yet written back by the hub (or unreachable): wait.
+            Ok(None) | Err(_) => return false,
+        };
+        if self
+            .identity
+            .as_ref()
+            .is_some_and(|known| *known != identity)
+        {
+            self.write_back(service).await;
+        }
+        self.identity = Some(identity);
+        true
+    }
+
+    /// Writes back the remembered jobs the store does not have.
+    async fn write_back(&self, service: &Service) {
+        let mut written = 0;
+        for (env, records) in &self.jobs {
+            for r in records {
+                match service.store().put_job(env, &r.id, 0, &r.body).await {
+                    Ok(_) => written += 1,
+                    // There already (another instance wrote it back), or the environment is gone.
+                    Err(StoreError::JobConflict { .. } | StoreError::EnvNotFound(_)) => {}
+                    Err(e) => {
+                        tracing::warn!(environment = %env, job = %r.id, error = %e, "writing a job back failed");
+                    }
+                }
+            }
+        }
+        if written > 0 {
+            tracing::warn!(
+                jobs = written,
+                "the store had lost its data: scheduled changes and release plans written back"
+            );
+        }
+    }
+}
+
+/// Every job of every environment, without moving any on.
+async fn read_all(service: &Service) -> Vec<(EnvName, Vec<JobRecord>)> {
+    let mut out = Vec::new();
+    for env in service
+        .store()
+        .list_environments()
+        .await
+        .unwrap_or_default()
+    {
+        if let Ok(records) = service.store().jobs(&env).await {
+            out.push((env, records));
+        }
+    }
+    out
+}
+
+/// One pass over every job of every environment: the earliest time one is next due, and the
+/// jobs it found.
+pub async fn pass(
+    service: &Service,
+    http: &reqwest::Client,
+) -> (Option<DateTime<Utc>>, Vec<(EnvName, Vec<JobRecord>)>) {
+    let mut seen = Vec::new();
     let envs = match service.store().list_environments().await {
         Ok(envs) => envs,
         Err(e) => {
             tracing::debug!(error = %e, "release driver: cannot list environments");
-            return None;
+            return (None, seen);
         }
     };
     let mut next: Option<DateTime<Utc>> = None;
@@ -99,8 +193,9 @@ pub async fn pass(service: &Service, http: &reqwest::Client) -> Option<DateTime<
         for due in dues.into_iter().flatten() {
             next = Some(next.map_or(due, |n| n.min(due)));
         }
+        seen.push((env, records));
     }
-    next
+    (next, seen)
 }
 
 async fn drive(

@@ -102,3 +102,56 @@ async fn a_schedule_fires_once_with_two_instances() {
         assert_eq!(via_b.percentage(key).await, 10.0 * (i + 1) as f64);
     }
 }
+
+#[tokio::test]
+async fn jobs_come_back_after_redis_restarts_empty() {
+    let mut redis = RedisServer::start_volatile();
+    let server = ServerProcess::start(SERVER_BIN, ProcessStore::redis(redis.url(), PREFIX)).await;
+    let api = Api::new(&server.url());
+    api.create_flag("slow", 0.0).await;
+    let plan = api
+        .start_plan("slow", json!({"steps": [1, 2], "interval": "1h"}))
+        .await;
+    wait_until("the first step", WITHIN, || async {
+        api.percentage("slow").await == 1.0
+    })
+    .await;
+    api.create_flag("late", 0.0).await;
+    let at = (Utc::now() + Span::seconds(4)).to_rfc3339_opts(SecondsFormat::Millis, true);
+    let (status, change) = api
+        .post(
+            "/flags/late/schedule",
+            &json!({"at": at, "patch": {"percentage": 40}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{change}");
+    // The driver has seen the schedule once its pass after the write is over: the plan's
+    // guardless pass writes nothing, so wait for the lease to be renewed twice instead.
+    let first = lease_ttl_ms(&redis);
+    wait_until("a pass after the schedule", WITHIN, || async {
+        lease_ttl_ms(&redis) > first
+    })
+    .await;
+
+    redis.start_empty_again();
+    wait_until("the schedule is back and applied", WITHIN, || async {
+        let (status, list) = api.get("/flags/late/schedule").await;
+        status == 200 && list["schedules"][0]["status"] == "applied"
+    })
+    .await;
+    assert_eq!(api.percentage("late").await, 40.0);
+    let back = api.plan("slow").await;
+    assert_eq!(back["id"], plan["id"]);
+    assert_eq!(back["status"], "running");
+    assert_eq!(back["step"], 1, "at the step it had reached");
+    assert_eq!(api.percentage("slow").await, 1.0);
+}
+
+/// The release lease's remaining time to live, in milliseconds (-2 when it is gone).
+fn lease_ttl_ms(redis: &RedisServer) -> i64 {
+    let mut c = redis.connection();
+    redis::cmd("PTTL")
+        .arg(format!("{PREFIX}:lease:releases"))
+        .query(&mut c)
+        .unwrap()
+}
