@@ -7,11 +7,13 @@
 mod apply;
 mod error;
 mod flags;
+mod promote;
 mod references;
 mod segments;
 
 pub use error::{Result, ServiceError};
 pub use flags::check_key;
+pub use promote::{Promote, PromoteError};
 
 use std::collections::HashMap;
 use std::sync::Arc;
