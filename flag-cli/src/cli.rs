@@ -20,7 +20,7 @@ use crate::typed_args::{
         flag-cli flags list\n  \
         flag-cli --env production flags rollout new_checkout 25 --reason \"canary\"\n  \
         flag-cli export -f flags.yaml && flag-cli plan -f flags.yaml\n\n\
-        Exit codes: 0 success, 1 error, 2 drift found by `plan` or `apply --check`."
+        Exit codes: 0 success, 1 error, 2 drift found by `plan`, `apply --check` or `promote --dry-run`."
 )]
 pub struct Cli {
     /// Options accepted before or after the subcommand.
@@ -173,6 +173,16 @@ pub enum Command {
         flag-cli --env production segments list"
     )]
     Segments(crate::commands::segments::SegmentsCommand),
+    /// Copy a flag's definition from one environment to another: print the plan, then apply it.
+    #[command(after_help = "Examples:\n  \
+        flag-cli promote new_checkout --from staging --to production --dry-run   # the plan only\n  \
+        flag-cli promote new_checkout --from staging --to production --reason \"release 42\"\n  \
+        flag-cli --env production promote new_checkout --from staging --enabled\n\n\
+        Every field is copied except `enabled`: the target keeps its own unless --enabled or\n\
+        --disabled is given, and a flag new to the target arrives disabled. Segments and\n\
+        prerequisite flags are not copied: the target must have them.\n\
+        Output as `plan`; with --dry-run, exit 2 when the target would change, 0 when it matches.")]
+    Promote(crate::commands::promote::PromoteArgs),
 }
 
 /// `env` subcommands.

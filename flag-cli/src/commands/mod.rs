@@ -4,6 +4,7 @@ mod env;
 mod explain;
 mod explain_path;
 mod flags;
+pub(crate) mod promote;
 mod release;
 mod sdk_keys;
 pub(crate) mod segments;
@@ -22,7 +23,7 @@ use crate::error::{Error, Result};
 pub enum Outcome {
     /// Done: exit 0.
     Done,
-    /// `plan` or `apply --check` found drift: exit 2.
+    /// `plan`, `apply --check` or `promote --dry-run` found drift: exit 2.
     Drift,
 }
 
@@ -99,5 +100,6 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Explain { key, ctx: attrs } => explain::run(&ctx, &key, &attrs).await,
         Command::SdkKeys(c) => sdk_keys::run(&ctx, c).await,
         Command::Segments(c) => segments::run(&ctx, c).await,
+        Command::Promote(args) => promote::run(&ctx, &args).await,
     }
 }

@@ -5,6 +5,7 @@ mod crud;
 mod errors;
 mod explain;
 mod helpers;
+mod promote;
 mod release;
 mod sdk_keys;
 mod segments;

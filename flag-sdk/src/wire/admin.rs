@@ -305,3 +305,72 @@ pub struct Problem {
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub errors: Vec<FieldError>,
 }
+
+/// The body of `POST /environments/{env}/flags/{key}/promote`: where the flag's definition
+/// comes from, and the target's kill switch.
+///
+/// ```
+/// let r: flag_sdk::wire::PromoteRequest = serde_json::from_str(r#"{"from": "staging"}"#).unwrap();
+/// assert_eq!(r.from.as_str(), "staging");
+/// assert_eq!(r.enabled, None); // the target's own enabled state is kept
+/// assert!(serde_json::from_str::<flag_sdk::wire::PromoteRequest>(r#"{"from": "Staging"}"#).is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        description = "The body of a promotion: where the flag's definition comes from, and the target's kill switch."
+    )
+)]
+pub struct PromoteRequest {
+    /// The environment the definition is copied from; not the target.
+    pub from: crate::EnvName,
+    /// The flag's `enabled` in the target after the promotion. Absent (or null): the target's
+    /// own state is kept, and a flag new to the target arrives disabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+}
+
+/// What a promotion does to the target environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum PromoteAction {
+    /// The flag is new to the target.
+    Create,
+    /// The target's flag changes (the fields in `changes`).
+    Update,
+    /// The target's flag is already as promoted: nothing is written.
+    Unchanged,
+}
+
+/// The answer of a promotion: what it does (or did, or would do with `dry_run`) to the target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Promotion {
+    /// The target environment.
+    pub environment: String,
+    /// The environment the definition was copied from.
+    pub from: String,
+    /// The flag's key.
+    pub key: String,
+    /// Create, update or unchanged.
+    pub action: PromoteAction,
+    /// The fields of the target's flag that change, as in an apply plan's `updated`; empty
+    /// for a create (the whole flag is in `flag`) and when unchanged.
+    pub changes: Vec<FieldChange>,
+    /// True when nothing was written because `dry_run` was asked for.
+    pub dry_run: bool,
+    /// The target's flag after the promotion: as stored, or, in a dry run, as it would be
+    /// stored (its `version` the environment's next one).
+    pub flag: StoredFlag,
+}
+
+impl Promotion {
+    /// True when the promotion writes (or would write) the target.
+    pub fn has_changes(&self) -> bool {
+        self.action != PromoteAction::Unchanged
+    }
+}

@@ -24,8 +24,8 @@ pub mod sse;
 
 pub use admin::{
     ApplyRequest, AuditAction, AuditEntry, AuditPage, EnvironmentInfo, EnvironmentList,
-    FieldChange, FlagUpdate, IssuedSdkKey, NewSdkKey, Plan, Problem, RestoreCounts, SdkKeyInfo,
-    SdkKeyList, SegmentPlan,
+    FieldChange, FlagUpdate, IssuedSdkKey, NewSdkKey, Plan, Problem, PromoteAction, PromoteRequest,
+    Promotion, RestoreCounts, SdkKeyInfo, SdkKeyList, SegmentPlan,
 };
 pub use flags::{FlagList, FlagUsage, SegmentList, StoredFlag};
 pub use releases::{

@@ -9,6 +9,7 @@ pub mod input;
 pub mod ofrep;
 pub mod ops;
 pub mod problem;
+pub mod promote;
 pub mod query;
 pub mod releases;
 pub mod sdk;
@@ -91,6 +92,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::patch().to(flags::patch))
                         .route(web::delete().to(flags::delete))
                         .default_service(not_allowed("GET, PUT, PATCH, DELETE")),
+                )
+                .service(
+                    web::resource("/environments/{env}/flags/{key}/promote")
+                        .route(web::post().to(promote::promote))
+                        .default_service(not_allowed("POST")),
                 )
                 .service(
                     web::resource("/environments/{env}/segments")

@@ -42,6 +42,7 @@ use contract::{BearerAuth, Contract};
     paths(
         api::environments::list, api::environments::create, api::environments::delete,
         api::flags::list, api::flags::create, api::flags::get, api::flags::replace, api::flags::patch, api::flags::delete,
+        api::promote::promote,
         api::segments::list, api::segments::get, api::segments::replace, api::segments::delete,
         api::apply::apply, api::audit::list,
         api::releases::schedule, api::releases::flag_schedules, api::releases::schedules, api::releases::cancel,

@@ -75,7 +75,8 @@ fn fields(spec: &FlagSpec) -> BTreeMap<String, serde_json::Value> {
     }
 }
 
-fn diff(current: &FlagSpec, wanted: &FlagSpec) -> Vec<FieldChange> {
+/// The fields of `wanted` that differ from `current`, by name (what a plan shows of an update).
+pub(super) fn diff(current: &FlagSpec, wanted: &FlagSpec) -> Vec<FieldChange> {
     let before = fields(current);
     let after = fields(wanted);
     let names: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();

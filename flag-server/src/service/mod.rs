@@ -7,12 +7,14 @@
 mod apply;
 mod error;
 mod flags;
+mod promote;
 mod references;
 mod segments;
 
 pub use error::{Result, ServiceError};
 pub use flags::check_key;
 pub(crate) use flags::merged;
+pub use promote::{Promote, PromoteError};
 
 use std::collections::HashMap;
 use std::sync::Arc;

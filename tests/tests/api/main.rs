@@ -14,6 +14,7 @@ mod ofrep;
 mod ops;
 mod outage;
 mod persistence;
+mod promote;
 mod sdk;
 mod segments;
 mod support;
