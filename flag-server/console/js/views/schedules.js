@@ -85,7 +85,7 @@ export function schedulesPanel(env, key) {
       h('p', { class: 'schedule-head' },
         h('span', { class: ['schedule-status', change.status] }, change.status), ' ',
         h('strong', null, patchText(change.patch)), ' ',
-        change.status === 'pending' ? when(change.at) : h('span', { class: 'muted' }, 'at ', when(change.at)),
+        change.status === 'pending' ? when(change.at) : h('span', { class: 'muted' }, '(due ', when(change.at), ')'),
         h('span', { class: 'muted' }, ` · by ${change.created_by}`)),
       change.reason ? h('p', { class: 'reason' }, h('span', { class: 'muted' }, 'Reason: '), change.reason) : null,
       outcome && h('p', { class: 'small' }, outcome),
