@@ -4,13 +4,17 @@
 // order in one browser, as a person would use the console: sign in, create a flag, toggle it,
 // roll it out to 25% in production through the confirm step, edit a rule, read the audit
 // diff, see a curl call's change arrive live, see a bad input's error beside its field, issue
-// and revoke an SDK key. Every request the page makes is recorded: none may leave the
+// and revoke an SDK key, run release plans (to completion, paused / resumed / aborted, rolled
+// back by a guard answering 500 from a small HTTP server started here) and scheduled changes
+// (applied, cancelled). Every request the page makes is recorded: none may leave the
 // server's origin. Screenshots of the main pages at 1280×800 and 390×844 go to
-// FLAG_CONSOLE_SCREENSHOTS (docs/console/ when refreshing the committed ones).
+// FLAG_CONSOLE_SCREENSHOTS (docs/console/ when refreshing the committed ones), with the release
+// panel alone as release.png.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -48,6 +52,25 @@ async function until(what, check, timeout = 10_000) {
     if (Date.now() > end) assert.fail(`timed out waiting until ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** A tiny HTTP server answering every request with `status` and `body` (a release guard's target). */
+async function answering(status, body) {
+  const server = createServer((req, res) => {
+    res.writeHead(status, { 'Content-Type': 'text/plain' });
+    res.end(body);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/health`,
+    close: () => new Promise((resolve) => { server.close(resolve); server.closeAllConnections(); }),
+  };
+}
+
+/** Opens the folded form `name` (a `<details>` of a flag's page) in `panel`, unless open. */
+async function unfold(panel, name) {
+  const details = panel.locator('details', { has: panel.page().locator('summary', { hasText: name }) });
+  if (!(await details.evaluate((d) => d.open))) await details.locator('summary').click();
 }
 
 async function newPage(viewport) {
@@ -429,6 +452,181 @@ test('a string flag: variants, a 50/50 split by default, and a rule on a segment
   await page.getByRole('button', { name: 'Discard edits' }).click();
   assert.equal((await getFlag('checkout_button')).version, flag.version, 'nothing written');
   await shot(page, 'typed-flag');
+});
+
+test('a release plan started from the flag page raises the percentage step by step and completes', async () => {
+  await apiCall('POST', `/environments/${ENV}/flags`, { key: 'release_demo', enabled: true, percentage: 0 });
+  await page.goto(`${BASE}/#/e/${ENV}/f/release_demo`);
+  const panel = page.locator('section.release');
+  await panel.getByText('This flag has no release plan.').waitFor();
+  await unfold(panel, 'Start a release');
+  assert.equal(await panel.getByLabel('Steps').inputValue(), '1, 5, 25, 100');
+  assert.equal(await panel.getByLabel('Interval').inputValue(), '10m');
+  await panel.getByLabel('Interval').fill('1s');
+  await panel.getByRole('button', { name: 'Start release' }).click();
+  await confirmDialog(page, 'demo canary', { expect: /1% → 5% → 25% → 100%, one step every 1s/ });
+  // The page follows the flag as the server moves it, and the panel the plan.
+  const percentage = page.getByLabel('Rollout percentage');
+  const status = panel.locator('.release-status');
+  const seen = new Set();
+  await until('the plan completes', async () => {
+    seen.add(await percentage.inputValue());
+    return /completed/.test(await status.innerText());
+  }, 20_000);
+  assert.ok(seen.has('25'), `the rollout showed 25% on the way (saw ${[...seen]})`);
+  await until('the rollout shows 100%', async () => (await percentage.inputValue()) === '100');
+  assert.equal(await panel.locator('.step.done').count(), 4);
+  assert.match(await panel.locator('.facts').innerText(), /Step\s+4 of 4 \(100%\)/);
+  assert.match(await panel.locator('.release-message').innerText(), /completed at 100%/);
+  assert.equal((await getFlag('release_demo')).percentage, 100);
+  // The plan is over: a new one may be started.
+  await panel.getByText('Start a release').waitFor();
+  // Each step is an audit entry of the person who started the plan, with the plan's reason.
+  const history = page.locator('.history .entries');
+  await until('the history shows the four steps', async () => (await history.locator('> li', { hasText: /step \d\/4/ }).count()) === 4);
+  assert.match(await history.locator('> li').first().innerText(), /admin changed[\s\S]*demo canary \(release rel_[0-9a-f]+ step 4\/4: 100%\)/);
+});
+
+test('a 400\'s field error shows beside the steps field, and no plan starts', async () => {
+  const before = (await apiCall('GET', `/environments/${ENV}/flags/release_demo/release`)).body;
+  const panel = page.locator('section.release');
+  await unfold(panel, 'Start a release');
+  await panel.getByLabel('Steps').fill('5, 1');
+  await panel.getByRole('button', { name: 'Start release' }).click();
+  await confirmDialog(page, '');
+  const error = panel.locator('[data-field="steps"] > .error');
+  await error.waitFor();
+  assert.match(await error.innerText(), /steps\[1\]: must be above the step before/);
+  assert.equal(await panel.getByLabel('Steps').getAttribute('aria-invalid'), 'true');
+  assert.equal((await apiCall('GET', `/environments/${ENV}/flags/release_demo/release`)).body.id, before.id, 'no new plan');
+});
+
+test('pause, resume and abort a guarded release; the list shows it releasing', async () => {
+  const health = await answering(200, 'ok');
+  try {
+    await apiCall('POST', `/environments/${ENV}/flags`, { key: 'guarded_release', enabled: true, percentage: 0 });
+    await page.goto(`${BASE}/#/e/${ENV}/f/guarded_release`);
+    const panel = page.locator('section.release');
+    await panel.getByText('This flag has no release plan.').waitFor();
+    await unfold(panel, 'Start a release');
+    await panel.getByLabel('Interval').fill('1h');
+    await panel.getByLabel('Guard', { exact: true }).selectOption('http');
+    await panel.getByLabel('Guard URL').fill(health.url);
+    await panel.getByLabel('Check every').fill('1s');
+    await panel.getByRole('button', { name: 'Start release' }).click();
+    await confirmDialog(page, 'checkout v2', { expect: /Guard: HTTP http:\/\/127\.0\.0\.1/ });
+    const status = panel.locator('.release-status');
+    await until('the first step is applied and the guard passed', async () => (await panel.locator('.step.done').count()) === 1
+      && (await panel.locator('.last-check .outcome').count()) === 1 && (await panel.locator('.last-check .outcome').innerText()).toLowerCase() === 'pass');
+    assert.match(await status.innerText(), /running/);
+    const facts = await panel.locator('.facts').innerText();
+    assert.match(facts, /Next step\s+in (\d+ minutes|1 hour)/);
+    assert.match(facts, /HTTP http:\/\/127\.0\.0\.1:\d+\/health, every 1s/);
+    assert.match(await panel.locator('.last-check .detail').innerText(), /answered 200 OK/);
+    assert.equal(await panel.getByText('Start a release').isVisible(), false, 'no second plan while one is active');
+    if (SHOTS) {
+      await page.evaluate(() => document.getElementById('toasts')?.replaceChildren());
+      await panel.screenshot({ path: join(SHOTS, 'release.png') });
+    }
+
+    // The flag list marks the flag while its plan is active.
+    await page.getByRole('link', { name: `← Flags of ${ENV}` }).click();
+    const badge = page.locator('tr[data-key="guarded_release"] .badge.releasing');
+    await until('the list shows the release', async () => (await badge.count()) === 1 && (await badge.innerText()) === 'releasing 1%');
+    await page.getByRole('link', { name: 'guarded_release', exact: true }).click();
+
+    await panel.getByRole('button', { name: 'Pause' }).click();
+    await confirmDialog(page, 'looking at the graphs', { expect: /Pause the release of guarded_release\?[\s\S]*This changes production/ });
+    await until('the panel shows it paused', async () => /paused/.test(await status.innerText()));
+    assert.match(await panel.locator('.release-message').innerText(), /paused by admin/);
+    assert.equal((await apiCall('GET', `/environments/${ENV}/flags/guarded_release/release`)).body.status, 'paused');
+
+    await panel.getByRole('button', { name: 'Resume' }).click();
+    await confirmDialog(page, '', { expect: /Resume the release/ });
+    await until('the panel shows it running again', async () => /running/.test(await status.innerText()));
+    assert.equal((await apiCall('GET', `/environments/${ENV}/flags/guarded_release/release`)).body.status, 'running');
+
+    await panel.getByRole('button', { name: 'Abort' }).click();
+    await confirmDialog(page, 'wrong build', { expect: /Abort the release/ });
+    await until('the panel shows it aborted', async () => /aborted/.test(await status.innerText()));
+    await panel.getByText('Start a release').waitFor();
+    assert.equal(await panel.getByRole('button', { name: 'Pause' }).count(), 0);
+    const plan = (await apiCall('GET', `/environments/${ENV}/flags/guarded_release/release`)).body;
+    assert.equal(plan.status, 'aborted');
+    assert.equal((await getFlag('guarded_release')).percentage, 1, 'an abort leaves the flag where it is');
+
+    await page.getByRole('link', { name: `← Flags of ${ENV}` }).click();
+    await page.locator('tr[data-key="guarded_release"]').waitFor();
+    await until('the badge is gone', async () => (await page.locator('tr[data-key="guarded_release"] .badge.releasing').count()) === 0);
+  } finally {
+    await health.close();
+  }
+});
+
+test('a guard answering 500 rolls the flag back, and the panel says why', async () => {
+  const failing = await answering(500, 'database down');
+  try {
+    await apiCall('POST', `/environments/${ENV}/flags`, { key: 'doomed_release', enabled: true, percentage: 5 });
+    await page.goto(`${BASE}/#/e/${ENV}/f/doomed_release`);
+    const panel = page.locator('section.release');
+    await panel.getByText('This flag has no release plan.').waitFor();
+    await unfold(panel, 'Start a release');
+    await panel.getByLabel('Steps').fill('10, 50, 100');
+    await panel.getByLabel('Rollback to').fill('2');
+    await panel.getByLabel('Guard', { exact: true }).selectOption('http');
+    await panel.getByLabel('Guard URL').fill(failing.url);
+    await panel.getByRole('button', { name: 'Start release' }).click();
+    await confirmDialog(page, 'risky change', { expect: /goes back to 2%/ });
+    const status = panel.locator('.release-status');
+    await until('the panel shows it rolled back', async () => /rolled back/.test(await status.innerText()), 15_000);
+    assert.equal((await panel.locator('.last-check .outcome').innerText()).toLowerCase(), 'fail');
+    assert.match(await panel.locator('.last-check .detail').innerText(), /answered 500 Internal Server Error.*database down/);
+    assert.match(await panel.locator('.release-message').innerText(), /the guard failed: .*set back to 2%/);
+    await until('the page shows the flag at 2%', async () => (await page.getByLabel('Rollout percentage').inputValue()) === '2');
+    assert.equal((await getFlag('doomed_release')).percentage, 2);
+  } finally {
+    await failing.close();
+  }
+});
+
+test('schedule a change a few seconds ahead and see it applied; cancel another', async () => {
+  await page.goto(`${BASE}/#/e/${ENV}/f/release_demo`);
+  const panel = page.locator('section.schedules-panel');
+  await panel.getByText('No change scheduled.').waitFor();
+  await unfold(panel, 'Schedule a change');
+  // The time is typed in the browser's time zone and sent as UTC.
+  const soon = await page.evaluate(() => {
+    const d = new Date(Date.now() + 3000);
+    const p = (n) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  });
+  await panel.getByLabel('When').fill(soon);
+  await panel.getByLabel('Change', { exact: true }).selectOption('disable');
+  await panel.getByRole('button', { name: 'Schedule', exact: true }).click();
+  await confirmDialog(page, 'quiet night', { expect: /will disable/ });
+  const applied = panel.locator('li.schedule[data-status="applied"]');
+  await until('the change is applied', async () => (await applied.count()) === 1 && /applied as v\d+/.test(await applied.innerText()), 15_000);
+  assert.match(await applied.innerText(), /disable[\s\S]*Reason: quiet night/);
+  await until('the switch turns off', async () => !(await page.getByRole('switch', { name: 'release_demo enabled' }).isChecked()));
+  const audit = await apiCall('GET', `/environments/${ENV}/audit?flag=release_demo`);
+  assert.match(audit.body.entries[0].reason, /^quiet night \(scheduled change sch_[0-9a-f]+\)$/);
+  assert.equal(audit.body.entries[0].actor, 'admin');
+
+  // Another one, an hour ahead (the form's default time), cancelled before it applies.
+  await panel.getByLabel('Change', { exact: true }).selectOption('percentage');
+  await panel.getByLabel('Percentage', { exact: true }).fill('50');
+  await panel.getByRole('button', { name: 'Schedule', exact: true }).click();
+  await confirmDialog(page, 'half', { expect: /set the percentage to 50%/ });
+  const pending = panel.locator('li.schedule[data-status="pending"]');
+  await pending.waitFor();
+  assert.match(await pending.innerText(), /set the percentage to 50%\s*in (\d+ minutes|1 hour)/);
+  assert.equal(await panel.locator('li.schedule').first().getAttribute('data-status'), 'pending', 'pending ones first');
+  await pending.getByRole('button', { name: /Cancel the change/ }).click();
+  await confirmDialog(page, '', { expect: /Cancel this scheduled change/ });
+  await pending.waitFor({ state: 'detached' });
+  const left = (await apiCall('GET', `/environments/${ENV}/flags/release_demo/schedule`)).body.schedules;
+  assert.deepEqual(left.map((c) => c.status), ['applied']);
+  assert.equal((await getFlag('release_demo')).percentage, 100, 'the cancelled change was not applied');
 });
 
 test('every control of the main pages has a label', async () => {

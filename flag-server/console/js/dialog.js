@@ -25,13 +25,16 @@ function modal(...children) {
  * form, `onFieldErrors(err)` gets them and the dialog closes). Resolves to run's result, or
  * null when the person cancels.
  */
-export function confirmChange({ title, summary = [], env, confirmLabel = 'Save', danger = false, typeToConfirm, run, onFieldErrors }) {
+export function confirmChange({
+  title, summary = [], env, confirmLabel = 'Save', dismissLabel = 'Cancel', danger = false, typeToConfirm, run, onFieldErrors,
+  reasonLabel = 'Reason (optional, kept in the audit log)',
+}) {
   return new Promise((resolve) => {
     const prod = isProduction(env);
     const reason = h('input', { type: 'text', name: 'reason', autocomplete: 'off', maxlength: 1024, placeholder: 'e.g. INC-142: checkout errors' });
     const typed = typeToConfirm ? h('input', { type: 'text', name: 'confirm', autocomplete: 'off', spellcheck: 'false' }) : null;
     const error = h('p', { class: ['error', 'form-error'], role: 'alert', hidden: true });
-    const cancel = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
+    const cancel = h('button', { type: 'button', class: 'secondary' }, dismissLabel);
     const confirm = h('button', { type: 'submit', class: danger || prod ? 'danger' : 'primary' },
       prod ? `${confirmLabel} in ${env}` : confirmLabel);
     const form = h('form', { method: 'dialog', class: 'stack' },
@@ -39,7 +42,7 @@ export function confirmChange({ title, summary = [], env, confirmLabel = 'Save',
       prod && h('p', { class: 'warning' }, h('strong', null, `This changes ${env}.`), ' Applications using it see the change within a second.'),
       h('div', { class: 'summary' }, summary),
       typed && field(`Type ${typeToConfirm} to confirm`, typed),
-      field('Reason (optional, kept in the audit log)', reason, { field: 'reason' }),
+      field(reasonLabel, reason, { field: 'reason' }),
       error,
       h('div', { class: 'buttons' }, cancel, confirm));
     const dialog = modal(form);

@@ -81,7 +81,8 @@ export function when(iso) {
   const seconds = (t.getTime() - Date.now()) / 1000;
   let text = 'just now';
   for (const [unit, size] of units) {
-    if (Math.abs(seconds) >= size) {
+    // 3599 s ahead reads "in 1 hour", not "in 60 minutes".
+    if (Math.abs(seconds) >= size * 0.99) {
       text = relative.format(Math.round(seconds / size), unit);
       break;
     }

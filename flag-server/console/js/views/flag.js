@@ -11,6 +11,8 @@ import { setRollout } from './actions.js';
 import { killSwitch } from './list.js';
 import { rulesEditor } from './rules.js';
 import { auditList } from './history.js';
+import { releasePanel } from './release.js';
+import { schedulesPanel } from './schedules.js';
 import { badges, flagType, rolloutText, usageText, lastChange } from './summary.js';
 
 function rolloutCard(env, flag) {
@@ -134,6 +136,8 @@ export function flagPage(env, key) {
   let dirty = false;
   let targeting = null;
   let history = null;
+  let release = null;
+  let schedules = null;
 
   function deleteButton() {
     return h('button', {
@@ -196,8 +200,10 @@ export function flagPage(env, key) {
   }
   targeting = targetingForm(env, flag, (d) => { dirty = d; });
   history = auditList(env, key);
+  release = releasePanel(env, key);
+  schedules = schedulesPanel(env, key);
   renderTop();
-  replace(root, top, targeting.node,
+  replace(root, top, release.node, schedules.node, targeting.node,
     h('section', { class: ['card', 'stack'] }, h('h2', null, 'History'), history.node),
     json, details,
     h('section', { class: ['card', 'stack', 'danger-zone'] }, h('h2', null, 'Delete'), deleteButton()));
@@ -218,5 +224,5 @@ export function flagPage(env, key) {
     if (changedVersion) targeting.update(fresh, dirty);
     if (focusedName) root.querySelector(`[name="${CSS.escape(focusedName)}"]`)?.focus();
   });
-  return { node: root, title: key, unmount: () => { stop(); history.stop(); } };
+  return { node: root, title: key, unmount: () => { stop(); history.stop(); release.stop(); schedules.stop(); } };
 }

@@ -1,8 +1,10 @@
 // The flag list: search and filters (tag, owner, enabled, stale), and per flag its kill
 // switch, its rollout, its last change and its usage. Rows follow the admin stream.
 
-import { h, replace, field } from '../dom.js';
+import { api, path } from '../api.js';
+import { h, replace, field, pct } from '../dom.js';
 import { state, subscribe, staleness, refreshUsage } from '../state.js';
+import { isActive, appliedPercentage } from './release.js';
 import { setEnabled } from './actions.js';
 import { rolloutText, badges, usageText, lastChange } from './summary.js';
 
@@ -34,11 +36,23 @@ export function killSwitch(env, flag) {
   return input;
 }
 
-function row(env, flag) {
+/** "releasing 25%" for a flag with a running plan, "release paused at 25%" for a paused one. */
+function releaseBadge(flag, plan) {
+  if (!isActive(plan)) return null;
+  const at = appliedPercentage(plan) ?? flag.percentage ?? 0;
+  const text = plan.status === 'running' ? `releasing ${pct(at)}` : `release paused at ${pct(at)}`;
+  return h('span', {
+    class: ['badge', 'releasing', plan.status],
+    title: `Release plan ${plan.id}: step ${plan.step} of ${plan.steps.length} (${plan.steps.map(pct).join(', ')})`,
+  }, text);
+}
+
+function row(env, flag, plan) {
   const href = `#/e/${encodeURIComponent(env)}/f/${encodeURIComponent(flag.key)}`;
   return h('tr', { dataset: { key: flag.key } },
     h('th', { scope: 'row', class: 'flag-cell' },
       h('a', { href, class: 'key' }, flag.key), ' ', badges(flag),
+      h('span', { class: 'release-slot' }, releaseBadge(flag, plan)),
       flag.description && h('div', { class: 'muted small' }, flag.description),
       (flag.tags?.length || flag.owner) && h('div', { class: 'small' },
         (flag.tags || []).map((t) => h('span', { class: 'tag' }, t)),
@@ -63,6 +77,10 @@ export function flagList(env) {
     h('option', { value: '' }, 'all'), h('option', { value: 'true' }, 'enabled'), h('option', { value: 'false' }, 'disabled'));
   enabled.value = filters.enabled;
   const stale = h('input', { type: 'checkbox', name: 'stale', checked: filters.stale });
+  /** key → the flag's latest release plan. */
+  let releases = new Map();
+  let releaseTimer = null;
+  let stopped = false;
 
   function renderChoices() {
     const flags = [...state.flags.values()];
@@ -75,7 +93,7 @@ export function flagList(env) {
   function render() {
     const all = [...state.flags.values()].sort((a, b) => a.key.localeCompare(b.key));
     const shown = all.filter(matches);
-    replace(body, shown.map((f) => row(env, f)));
+    replace(body, shown.map((f) => row(env, f, releases.get(f.key))));
     if (!shown.length) {
       body.append(h('tr', null, h('td', { colspan: 5, class: 'empty' },
         all.length ? 'No flag matches these filters.' : 'No flags yet. Create the first one.')));
@@ -94,13 +112,45 @@ export function flagList(env) {
   const refresh = () => refreshUsage().catch(() => {});
   const timer = setInterval(refresh, 60_000);
   refresh();
+
+  // Release plans are not in the stream: read them with the list, again shortly after a flag
+  // changes (a step of a plan is a flag change), and when an active plan is next due.
+  function showReleases() {
+    for (const tr of body.querySelectorAll('tr[data-key]')) {
+      const flag = state.flags.get(tr.dataset.key);
+      const slot = tr.querySelector('.release-slot');
+      if (flag && slot) replace(slot, releaseBadge(flag, releases.get(flag.key)));
+    }
+  }
+  async function loadReleases() {
+    clearTimeout(releaseTimer);
+    releaseTimer = null;
+    try {
+      const list = await api('GET', path`/environments/${env}/releases`);
+      if (stopped) return;
+      releases = new Map(list.releases.map((p) => [p.key, p]));
+      showReleases();
+    } catch {
+      // The badges are extras: the list works without them.
+    }
+    if (stopped) return;
+    const due = [...releases.values()].filter(isActive).map((p) => (p.next_at ? Date.parse(p.next_at) : Date.now() + 30_000));
+    if (due.length) {
+      const wait = Math.min(Math.max(Math.min(...due) - Date.now() + 500, 1000), 30_000);
+      releaseTimer = setTimeout(loadReleases, wait);
+    }
+  }
+  const soon = () => { clearTimeout(releaseTimer); releaseTimer = setTimeout(loadReleases, 300); };
+  loadReleases();
+
   const unsubscribe = subscribe((change) => {
+    if (change.type === 'all' || change.type === 'flag') soon();
     if (change.type === 'all') { renderChoices(); render(); return; }
     if (change.type !== 'flag') return;
     const focused = document.activeElement?.closest?.('tr')?.dataset.key;
     const existing = body.querySelector(`tr[data-key="${CSS.escape(change.key)}"]`);
     if (change.flag && existing && matches(change.flag)) {
-      const fresh = row(env, state.flags.get(change.key));
+      const fresh = row(env, state.flags.get(change.key), releases.get(change.key));
       fresh.classList.add('flash');
       existing.replaceWith(fresh);
       if (focused === change.key) fresh.querySelector('input.switch')?.focus();
@@ -127,6 +177,6 @@ export function flagList(env) {
         h('th', { scope: 'col' }, 'Flag'), h('th', { scope: 'col' }, 'Enabled'), h('th', { scope: 'col' }, 'Rollout'),
         h('th', { scope: 'col' }, 'Last change'), h('th', { scope: 'col' }, 'Usage'))),
       body));
-  const stop = () => { clearInterval(timer); unsubscribe(); };
+  const stop = () => { stopped = true; clearInterval(timer); clearTimeout(releaseTimer); unsubscribe(); };
   return { node, title: `Flags of ${env}`, unmount: stop, focus: null };
 }
