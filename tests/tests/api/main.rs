@@ -16,6 +16,7 @@ mod outage;
 mod persistence;
 mod sdk;
 mod segments;
+mod stale;
 mod support;
 mod typed;
 mod wire;
