@@ -4,9 +4,11 @@ mod env;
 mod explain;
 mod explain_path;
 mod flags;
+mod refs;
 mod release;
 mod sdk_keys;
 pub(crate) mod segments;
+mod stale;
 mod sync;
 mod typed;
 mod watch;
@@ -22,7 +24,7 @@ use crate::error::{Error, Result};
 pub enum Outcome {
     /// Done: exit 0.
     Done,
-    /// `plan` or `apply --check` found drift: exit 2.
+    /// `plan` or `apply --check` found drift, or `flags stale` found stale flags: exit 2.
     Drift,
 }
 
@@ -99,5 +101,6 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Explain { key, ctx: attrs } => explain::run(&ctx, &key, &attrs).await,
         Command::SdkKeys(c) => sdk_keys::run(&ctx, c).await,
         Command::Segments(c) => segments::run(&ctx, c).await,
+        Command::Refs(args) => refs::run(&ctx, &args).await,
     }
 }

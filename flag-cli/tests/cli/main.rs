@@ -8,6 +8,7 @@ mod helpers;
 mod release;
 mod sdk_keys;
 mod segments;
+mod stale;
 mod sync;
 mod typed;
 mod typed_explain;
