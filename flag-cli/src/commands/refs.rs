@@ -192,6 +192,15 @@ pub async fn run(ctx: &Ctx, args: &RefsArgs) -> Result<Outcome> {
             "no flags"
         };
         output::note(format!("{what} in {}: nothing to look for", ctx.env_what()));
+        if ctx.output == Output::Json {
+            output::json(&Report {
+                path: args.path.display().to_string(),
+                files_searched: 0,
+                binary_files_skipped: 0,
+                flags: Vec::new(),
+            })?;
+        }
+        return Ok(Outcome::Done);
     }
     let root = args.path.clone();
     let (report, problems) = tokio::task::spawn_blocking(move || search(&root, &keys))

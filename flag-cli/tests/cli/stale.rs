@@ -182,6 +182,18 @@ async fn refs_finds_keys_in_a_source_tree() {
         ])
     );
 
+    // An environment without stale flags: nothing to look for, exit 0.
+    let run = cli
+        .run(&["refs", root, "--stale=1", "--env", "development"])
+        .await;
+    run.ok();
+    assert_eq!(run.stdout, "", "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("no stale flags in environment \"development\": nothing to look for"),
+        "{run:#?}"
+    );
+
     // A missing path: exit 1 with a message, before asking the server anything.
     let missing = dir.path().join("nope");
     let run = cli
