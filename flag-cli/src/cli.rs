@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use flag_sdk::StaleDays;
 
 use crate::typed_args::{
     OffVariantArgs, PrerequisitesArgs, ServeArgs, TypedCreateArgs, VariantsArgs,
@@ -20,7 +21,8 @@ use crate::typed_args::{
         flag-cli flags list\n  \
         flag-cli --env production flags rollout new_checkout 25 --reason \"canary\"\n  \
         flag-cli export -f flags.yaml && flag-cli plan -f flags.yaml\n\n\
-        Exit codes: 0 success, 1 error, 2 drift found by `plan`, `apply --check` or `promote --dry-run`."
+        Exit codes: 0 success, 1 error, 2 drift found by `plan`, `apply --check` or\n\
+        `promote --dry-run`, or stale flags found by `flags stale`."
 )]
 pub struct Cli {
     /// Options accepted before or after the subcommand.
@@ -183,6 +185,66 @@ pub enum Command {
         prerequisite flags are not copied: the target must have them.\n\
         Output as `plan`; with --dry-run, exit 2 when the target would change, 0 when it matches.")]
     Promote(crate::commands::promote::PromoteArgs),
+    /// Find flag keys in a source tree, to know where to delete code (`path:line:col: key`).
+    #[command(after_help = "Examples:\n  \
+        flag-cli refs src new_checkout old_banner          # where these keys are used\n  \
+        flag-cli --env production refs .                   # every flag of the environment\n  \
+        flag-cli --env production refs . --stale           # only its stale flags (30 days)\n  \
+        flag-cli --env production refs . --stale=90 -o json\n\n\
+        A key matches as a whole token: the characters before and after it are not letters,\n\
+        digits, '_', '.' or '-' (so `checkout` does not match `new_checkout`). The walk honours\n\
+        .gitignore and .ignore files and skips hidden and binary files. The lines go to stdout,\n\
+        grouped per key; the summary to stderr. Exit 0 whether keys are found or not.")]
+    Refs(RefsArgs),
+}
+
+/// Arguments of `refs`.
+#[derive(Debug, Args)]
+pub struct RefsArgs {
+    /// The source tree (or one file) to search.
+    pub path: PathBuf,
+    /// Flag keys to look for; without any, the flags of the environment (needs --env).
+    pub keys: Vec<String>,
+    /// Look only for the environment's stale flags: stale in any way for DAYS days (30 when
+    /// given without a value; a value needs `=`: `--stale=90`).
+    #[arg(
+        long,
+        value_name = "DAYS",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "30",
+        conflicts_with = "keys",
+        value_parser = parse_days
+    )]
+    pub stale: Option<StaleDays>,
+}
+
+/// Arguments of `flags stale`.
+#[derive(Debug, Args)]
+pub struct StaleArgs {
+    /// Stale in any way (not evaluated, expired or settled) for DAYS days. Default 30 when no
+    /// other filter is given.
+    #[arg(long, value_name = "DAYS", value_parser = parse_days)]
+    pub days: Option<StaleDays>,
+    /// Only flags past their `expires_at`.
+    #[arg(long)]
+    pub expired: bool,
+    /// Only flags no SDK evaluated in the last DAYS days (never evaluated: and unchanged for
+    /// DAYS days).
+    #[arg(long = "not-evaluated", value_name = "DAYS", value_parser = parse_days)]
+    pub not_evaluated: Option<StaleDays>,
+    /// Only flags fully on or fully off and unchanged for DAYS days.
+    #[arg(long, value_name = "DAYS", value_parser = parse_days)]
+    pub settled: Option<StaleDays>,
+}
+
+/// Parses a number of days for the stale filters: 1 to 3650.
+fn parse_days(s: &str) -> Result<StaleDays, String> {
+    let n = s
+        .trim()
+        .parse::<u64>()
+        .map_err(|_| format!("{s:?} is not a number of days (a whole number from 1 to 3650)"))?;
+    StaleDays::new(n).map_err(|e| format!("{s:?}: {e}"))
 }
 
 /// `env` subcommands.
@@ -282,6 +344,16 @@ pub enum FlagsCommand {
         /// The flag's key.
         key: String,
     },
+    /// List stale flags (not evaluated, expired, or fully on or off for a while); exit 2 when
+    /// there are any, so a CI job can fail on them.
+    #[command(after_help = "Examples:\n  \
+        flag-cli --env production flags stale                      # stale in any way for 30 days\n  \
+        flag-cli --env production flags stale --days 90\n  \
+        flag-cli --env production flags stale --expired\n  \
+        flag-cli --env production flags stale --not-evaluated 14 --settled 30 -o json\n\n\
+        Filters given together must all hold. Exit 2 when a flag is listed, 0 when none is\n\
+        (with a note on stderr). `flag-cli refs PATH --stale` finds their keys in the code.")]
+    Stale(StaleArgs),
 }
 
 /// `sdk-keys` subcommands.
@@ -391,6 +463,41 @@ mod tests {
         assert_eq!(parse_interval("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_interval("10m"), Ok(Duration::from_secs(600)));
         assert!(parse_interval("soon").is_err());
+    }
+
+    #[test]
+    fn days_and_the_stale_option_of_refs() {
+        assert_eq!(parse_days("30").map(StaleDays::get), Ok(30));
+        assert!(parse_days("0").unwrap_err().contains("from 1 to 3650"));
+        assert!(parse_days("a month")
+            .unwrap_err()
+            .contains("not a number of days"));
+        let refs = |args: &[&str]| match Cli::try_parse_from(args).map(|c| c.command) {
+            Ok(Command::Refs(r)) => Ok((r.path, r.keys, r.stale.map(StaleDays::get))),
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => Err(e.kind()),
+        };
+        assert_eq!(
+            refs(&["flag-cli", "refs", "src", "--stale"]),
+            Ok((PathBuf::from("src"), vec![], Some(30)))
+        );
+        // `--stale` never takes the path as its value.
+        assert_eq!(
+            refs(&["flag-cli", "refs", "--stale", "src"]),
+            Ok((PathBuf::from("src"), vec![], Some(30)))
+        );
+        assert_eq!(
+            refs(&["flag-cli", "refs", ".", "--stale=90"]),
+            Ok((PathBuf::from("."), vec![], Some(90)))
+        );
+        assert_eq!(
+            refs(&["flag-cli", "refs", ".", "a", "b"]),
+            Ok((PathBuf::from("."), vec!["a".into(), "b".into()], None))
+        );
+        assert_eq!(
+            refs(&["flag-cli", "refs", ".", "a", "--stale"]),
+            Err(clap::error::ErrorKind::ArgumentConflict)
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `flag-cli`: the command-line tool of the flag service, for people and CI scripts.
 //!
-//! Exit codes: 0 success, 1 error, 2 drift found by `plan` / `apply --check`, 130 interrupted.
+//! Exit codes: 0 success, 1 error, 2 drift found by `plan` / `apply --check` (or stale flags
+//! found by `flags stale`), 130 interrupted.
 
 mod cli;
 mod client;

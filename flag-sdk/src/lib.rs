@@ -46,3 +46,4 @@ pub use model::{
     Prerequisite, PrerequisiteInput, Rule, RuleInput, Segment, SegmentInput, Serve, ServeInput,
     Variant, Weighted, MAX_ENV_LEN, MAX_KEY_LEN, OFF, ON,
 };
+pub use model::{Settled, StaleDays, StaleDaysError, StaleFilter, StaleReason};

@@ -1,5 +1,5 @@
 //! `flags list | get | create | enable | disable | rollout | delete`; the typed-flag edits are
-//! in [`super::typed`].
+//! in [`super::typed`], `flags stale` in [`super::stale`].
 
 use chrono::SecondsFormat;
 use flag_sdk::wire::{FlagList, StoredFlag};
@@ -49,6 +49,7 @@ pub async fn run(ctx: &Ctx, cmd: FlagsCommand) -> Result<Outcome> {
         FlagsCommand::OffVariant(args) => typed::off_variant(ctx, &args).await?,
         FlagsCommand::Prerequisites(args) => typed::prerequisites(ctx, &args).await?,
         FlagsCommand::Delete { key } => delete(ctx, &key).await?,
+        FlagsCommand::Stale(args) => return super::stale::run(ctx, &args).await,
     }
     Ok(Outcome::Done)
 }

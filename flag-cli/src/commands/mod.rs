@@ -5,9 +5,11 @@ mod explain;
 mod explain_path;
 mod flags;
 pub(crate) mod promote;
+mod refs;
 mod release;
 mod sdk_keys;
 pub(crate) mod segments;
+mod stale;
 mod sync;
 mod typed;
 mod watch;
@@ -23,7 +25,8 @@ use crate::error::{Error, Result};
 pub enum Outcome {
     /// Done: exit 0.
     Done,
-    /// `plan`, `apply --check` or `promote --dry-run` found drift: exit 2.
+    /// `plan`, `apply --check` or `promote --dry-run` found drift, or `flags stale` found
+    /// stale flags: exit 2.
     Drift,
 }
 
@@ -101,5 +104,6 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::SdkKeys(c) => sdk_keys::run(&ctx, c).await,
         Command::Segments(c) => segments::run(&ctx, c).await,
         Command::Promote(args) => promote::run(&ctx, &args).await,
+        Command::Refs(args) => refs::run(&ctx, &args).await,
     }
 }

@@ -9,6 +9,7 @@ mod promote;
 mod release;
 mod sdk_keys;
 mod segments;
+mod stale;
 mod sync;
 mod typed;
 mod typed_explain;

@@ -18,6 +18,7 @@ mod schema;
 mod segment;
 mod serialize;
 mod serving;
+mod stale;
 pub(crate) mod values;
 pub(crate) mod variants;
 
@@ -30,6 +31,7 @@ pub use names::{
 };
 pub use references::check_references;
 pub use segment::{Segment, SegmentInput};
+pub use stale::{Settled, StaleDays, StaleDaysError, StaleFilter, StaleReason};
 pub use variants::{
     FlagType, Prerequisite, PrerequisiteInput, Serve, ServeInput, Variant, Weighted, OFF, ON,
 };

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::{Flag, FlagSpec};
+use crate::{Flag, FlagSpec, StaleReason};
 
 /// Evaluation counts reported by SDKs (`POST /sdk/metrics`), summed by the server.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,7 +20,7 @@ pub struct FlagUsage {
 
 /// A flag as the server answers it (`GET`, `POST`, `PUT`, `PATCH` of a flag, the flag list,
 /// audit entries): the flag's fields, with `version`, `updated_at` and `updated_by` as the
-/// server set them, plus `usage` in admin reads.
+/// server set them, plus `usage` in admin reads and `stale` in a filtered flag list.
 ///
 /// ```
 /// let f: flag_sdk::wire::StoredFlag = serde_json::from_str(r#"{
@@ -31,6 +31,7 @@ pub struct FlagUsage {
 /// assert_eq!(f.flag.version, 7);
 /// assert_eq!(f.flag.updated_by.as_deref(), Some("admin"));
 /// assert_eq!(f.usage.unwrap().no, 2);
+/// assert_eq!(f.stale, None);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -49,6 +50,12 @@ pub struct StoredFlag {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub usage: Option<FlagUsage>,
+    /// Why the flag is stale, in the order `not_evaluated`, `expired`, `settled`; present only
+    /// in the flag list when a stale filter was given (`stale_days`, `not_evaluated_days`,
+    /// `expired`, `settled_days`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub stale: Option<Vec<StaleReason>>,
 }
 
 impl<'de> Deserialize<'de> for StoredFlag {
@@ -64,6 +71,8 @@ impl<'de> Deserialize<'de> for StoredFlag {
             updated_by: Option<String>,
             #[serde(default)]
             usage: Option<FlagUsage>,
+            #[serde(default)]
+            stale: Option<Vec<StaleReason>>,
             #[serde(flatten)]
             spec: FlagSpec,
         }
@@ -76,6 +85,7 @@ impl<'de> Deserialize<'de> for StoredFlag {
                 updated_by: sent.updated_by,
             },
             usage: sent.usage,
+            stale: sent.stale,
         })
     }
 }

@@ -45,7 +45,11 @@ pub struct AuditQuery {
 
 /// The wire form of a stored audit entry.
 fn wire_entry(e: AuditEntry) -> wire::AuditEntry {
-    let stored = |flag| StoredFlag { flag, usage: None };
+    let stored = |flag| StoredFlag {
+        flag,
+        usage: None,
+        stale: None,
+    };
     wire::AuditEntry {
         version: e.version,
         at: e.at,

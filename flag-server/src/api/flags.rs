@@ -1,4 +1,5 @@
-//! Flag CRUD of one environment: list, create, get, replace, merge-patch, delete.
+//! Flag CRUD of one environment: list (with the stale filters), create, get, replace,
+//! merge-patch, delete.
 //!
 //! Thin adapters over [`crate::service::Service`]: reads come from the hub's memory (caught up
 //! with the store), writes go through the service, which applies them to the hub before
@@ -6,10 +7,14 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::Utc;
 use flag_sdk::wire::{self, FlagList, StoredFlag};
-use flag_sdk::{EnvName, Flag, FlagInput, FlagKey, FlagSpec};
+use flag_sdk::{EnvName, Flag, FlagInput, FlagKey, FlagSpec, StaleDays, StaleFilter};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::input::{change_meta, if_match, JsonBytes};
+use super::query::{self, Query};
 use crate::auth::Admin;
 use crate::error::{ApiError, Result};
 use crate::openapi::params::{ChangeHeaders, EnvPath, FlagPath, WriteHeaders};
@@ -27,6 +32,46 @@ fn stored(flag: &Flag, usage: Option<FlagUsage>) -> StoredFlag {
             no: u.no,
             last_evaluated: u.last_evaluated,
         }),
+        stale: None,
+    }
+}
+
+/// The stale filters of the flag list; several are ANDed. With any of them, each listed flag
+/// has `stale`: the reasons that hold.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct StaleQuery {
+    /// Only flags no SDK evaluated in the last N days (1 to 3650): last evaluated at least N
+    /// days ago, or never evaluated and unchanged for N days (a new flag is not stale).
+    #[param(value_type = Option<u16>, minimum = 1, maximum = 3650)]
+    #[serde(default, deserialize_with = "query::days")]
+    pub not_evaluated_days: Option<StaleDays>,
+    /// `true`: only flags past their `expires_at` (`false` is the same as leaving it out).
+    #[param(value_type = Option<bool>)]
+    #[serde(default, deserialize_with = "query::flag")]
+    pub expired: bool,
+    /// Only flags that serve the same to every context and are unchanged for N days (1 to
+    /// 3650): disabled; a boolean flag at 0% (or at 100%) in every rule and the default; a
+    /// flag of another type that serves one variant, with no split, in every rule and the
+    /// default. With prerequisites, the off variant must be that one too.
+    #[param(value_type = Option<u16>, minimum = 1, maximum = 3650)]
+    #[serde(default, deserialize_with = "query::days")]
+    pub settled_days: Option<StaleDays>,
+    /// Only flags that are stale in any of the three ways, each with N days (1 to 3650).
+    #[param(value_type = Option<u16>, minimum = 1, maximum = 3650)]
+    #[serde(default, deserialize_with = "query::days")]
+    pub stale_days: Option<StaleDays>,
+}
+
+impl StaleQuery {
+    fn filter(&self) -> StaleFilter {
+        StaleFilter {
+            not_evaluated_days: self.not_evaluated_days,
+            expired: self.expired,
+            settled_days: self.settled_days,
+            stale_days: self.stale_days,
+        }
     }
 }
 
@@ -50,28 +95,41 @@ fn parse_flag(bytes: &[u8], path_key: Option<&FlagKey>) -> Result<FlagSpec> {
     Ok(input.validate()?)
 }
 
-/// Lists the flags of an environment with its version.
+/// Lists the flags of an environment with its version; the stale filters keep the flags
+/// whose code can probably be deleted.
 #[utoipa::path(
     get, path = "/api/v1/environments/{env}/flags", tag = "flags",
-    params(EnvPath),
+    params(EnvPath, StaleQuery),
     responses(
-        (status = 200, description = "The flags, sorted by key, each with its usage", body = FlagList),
+        (status = 200, description = "The flags, sorted by key, each with its usage (and, with a stale filter, only the stale ones, each with `stale`)", body = FlagList),
+        (status = 400, description = "Bad input: a parameter that is not valid (a stale filter's day count outside 1 to 3650, an `expired` other than true or false, an unknown query parameter)"),
     )
 )]
 pub async fn list(
     _admin: Admin,
     path: web::Path<EnvName>,
+    query: Query<StaleQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     let env = path.into_inner();
+    let filter = query.0.filter();
     let view = state.service.environment(&env).await?;
     let usage = state.service.usage(&env).await?;
+    let now = Utc::now();
     let flags = view
         .flags()
         .into_iter()
-        .map(|flag| {
+        .filter_map(|flag| {
             let counts = usage.get(flag.key.as_str()).copied().unwrap_or_default();
-            stored(flag, Some(counts))
+            let stale = if filter.is_active() {
+                Some(filter.check(flag, counts.last_evaluated, now)?)
+            } else {
+                None
+            };
+            Some(StoredFlag {
+                stale,
+                ..stored(flag, Some(counts))
+            })
         })
         .collect();
     Ok(super::json_response(

@@ -81,6 +81,22 @@ pub fn count<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<usiz
     Ok(whole_number(d)?.map(|n| usize::try_from(n).unwrap_or(usize::MAX)))
 }
 
+/// An optional number of days for the stale filters: a whole number from 1 to 3650.
+pub fn days<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<flag_sdk::StaleDays>, D::Error> {
+    let v = String::deserialize(d)?;
+    let n = v.parse::<u64>().map_err(|_| {
+        de::Error::custom(format!(
+            "must be a whole number of days from 1 to {}, got {v:?}",
+            flag_sdk::StaleDays::MAX
+        ))
+    })?;
+    flag_sdk::StaleDays::new(n)
+        .map(Some)
+        .map_err(de::Error::custom)
+}
+
 /// The field names of a struct `T`, as its `Deserialize` implementation declares them.
 fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
     let mut fields: &'static [&'static str] = &[];
@@ -164,5 +180,28 @@ mod tests {
         );
         let e = parse_query::<Q>("limit=1&limit=2").unwrap_err().to_string();
         assert!(e.contains("given twice"), "{e}");
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct D {
+        #[serde(default, deserialize_with = "days")]
+        within: Option<flag_sdk::StaleDays>,
+    }
+
+    #[test]
+    fn days_from_one_to_ten_years() {
+        let q: D = parse_query("within=30").unwrap();
+        assert_eq!(q.within.map(|d| d.get()), Some(30));
+        assert!(parse_query::<D>("").unwrap().within.is_none());
+        for bad in ["0", "3651", "-1", "7d", ""] {
+            let e = parse_query::<D>(&format!("within={bad}"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("within must be a whole number of days from 1 to 3650"),
+                "{bad}: {e}"
+            );
+        }
     }
 }

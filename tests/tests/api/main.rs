@@ -17,6 +17,7 @@ mod persistence;
 mod promote;
 mod sdk;
 mod segments;
+mod stale;
 mod support;
 mod typed;
 mod wire;
