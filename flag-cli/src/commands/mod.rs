@@ -5,6 +5,8 @@ mod explain;
 mod explain_path;
 mod flags;
 mod release;
+mod release_server;
+mod schedule;
 mod sdk_keys;
 pub(crate) mod segments;
 mod sync;
@@ -94,7 +96,8 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Export { file } => sync::export(&ctx, file.as_deref()).await,
         Command::Plan(args) => sync::plan(&ctx, &args).await,
         Command::Apply { sync: args, check } => sync::apply(&ctx, &args, check).await,
-        Command::Release(args) => release::run(&ctx, &args).await,
+        Command::Release(args) => release_server::run(&ctx, &args).await,
+        Command::Schedule(args) => schedule::run(&ctx, &args).await,
         Command::Watch { count } => watch::run(&ctx, count).await,
         Command::Explain { key, ctx: attrs } => explain::run(&ctx, &key, &attrs).await,
         Command::SdkKeys(c) => sdk_keys::run(&ctx, c).await,
