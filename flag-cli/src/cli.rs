@@ -585,28 +585,53 @@ mod tests {
     #[test]
     fn release_and_schedule_forms() {
         let cli = Cli::try_parse_from([
-            "flag-cli", "release", "k", "--steps", "1,100", "--interval", "1s", "--reason", "r",
+            "flag-cli",
+            "release",
+            "k",
+            "--steps",
+            "1,100",
+            "--interval",
+            "1s",
+            "--reason",
+            "r",
         ])
         .unwrap();
-        let Command::Release(r) = cli.command else { panic!() };
+        let Command::Release(r) = cli.command else {
+            panic!()
+        };
         assert!(r.command.is_none() && r.key.as_deref() == Some("k"));
         let cli =
             Cli::try_parse_from(["flag-cli", "release", "pause", "k", "--reason", "r"]).unwrap();
-        let Command::Release(r) = cli.command else { panic!() };
+        let Command::Release(r) = cli.command else {
+            panic!()
+        };
         assert!(matches!(r.command, Some(ReleaseCommand::Pause { .. })));
         assert!(Cli::try_parse_from(["flag-cli", "release", "k"]).is_err());
         assert!(Cli::try_parse_from(["flag-cli", "schedule", "k", "--at", "+1m"]).is_err());
-        let cli = Cli::try_parse_from(["flag-cli", "schedule", "k", "--at", "+1m", "--enable"])
-            .unwrap();
-        let Command::Schedule(s) = cli.command else { panic!() };
+        let cli =
+            Cli::try_parse_from(["flag-cli", "schedule", "k", "--at", "+1m", "--enable"]).unwrap();
+        let Command::Schedule(s) = cli.command else {
+            panic!()
+        };
         assert!(s.enable && s.at.is_some());
-        assert!(
-            Cli::try_parse_from(["flag-cli", "schedule", "k", "--at", "+1m", "--enable", "--disable"])
-                .is_err()
-        );
+        assert!(Cli::try_parse_from([
+            "flag-cli",
+            "schedule",
+            "k",
+            "--at",
+            "+1m",
+            "--enable",
+            "--disable"
+        ])
+        .is_err());
         let cli = Cli::try_parse_from(["flag-cli", "schedule", "list"]).unwrap();
-        let Command::Schedule(s) = cli.command else { panic!() };
-        assert!(matches!(s.command, Some(ScheduleCommand::List { key: None })));
+        let Command::Schedule(s) = cli.command else {
+            panic!()
+        };
+        assert!(matches!(
+            s.command,
+            Some(ScheduleCommand::List { key: None })
+        ));
     }
 
     #[test]

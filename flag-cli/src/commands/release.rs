@@ -282,7 +282,13 @@ impl Reporter {
     }
 
     /// One step's event: a line (or a JSON line) and the bar at `step`.
-    pub(super) fn event(&mut self, step: usize, p: Percentage, status: &str, text: &str) -> Result<()> {
+    pub(super) fn event(
+        &mut self,
+        step: usize,
+        p: Percentage,
+        status: &str,
+        text: &str,
+    ) -> Result<()> {
         let n = self.n;
         match (&self.bar, self.mode) {
             (_, Output::Json) => output::json_line(&json!({

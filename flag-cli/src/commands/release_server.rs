@@ -111,7 +111,8 @@ fn guard(s: &ServerReleaseArgs) -> Result<Option<Guard>> {
     let Some(url) = &s.prometheus else {
         if s.check_interval.is_some() {
             return Err(Error::Usage(
-                "--check-interval needs a guard: --guard-url URL or --prometheus URL --query Q".into(),
+                "--check-interval needs a guard: --guard-url URL or --prometheus URL --query Q"
+                    .into(),
             ));
         }
         return Ok(None);
@@ -178,7 +179,7 @@ async fn start(ctx: &Ctx, key: &str, args: &ReleaseArgs) -> Result<Outcome> {
             output::json(&plan)?;
         } else {
             output::line(format!("started release {} of {what}", plan.id))?;
-            show(ctx, &plan)?;
+            show(&plan)?;
             output::line(format!(
                 "the server runs it: flag-cli release status {key} [--follow] shows it, \
                  flag-cli release pause|resume|abort {key} steers it"
@@ -235,10 +236,7 @@ fn dry_run(ctx: &Ctx, key: &str, flag: &StoredFlag, request: &ReleaseRequest) ->
         ))?;
     }
     let body = serde_json::to_string(request).map_err(|e| Error::Output(e.to_string()))?;
-    output::line(format!(
-        "POST /api/v1{}: {body}",
-        release_path(ctx, key)?
-    ))?;
+    output::line(format!("POST /api/v1{}: {body}", release_path(ctx, key)?))?;
     output::line("dry run: nothing was sent")?;
     Ok(Outcome::Done)
 }
@@ -264,7 +262,7 @@ async fn status(ctx: &Ctx, key: &str, follow_it: bool) -> Result<Outcome> {
             ctx.flag_what(key),
             status_name(plan.status)
         ))?;
-        show(ctx, &plan)?;
+        show(&plan)?;
     }
     Ok(Outcome::Done)
 }
@@ -329,14 +327,22 @@ async fn list(ctx: &Ctx) -> Result<Outcome> {
         })
         .collect();
     output::table(
-        &["KEY", "ID", "STATUS", "STEP", "AT", "NEXT", "MESSAGE"],
+        &[
+            "KEY",
+            "ID",
+            "STATUS",
+            "STEP",
+            "PERCENTAGE",
+            "NEXT",
+            "MESSAGE",
+        ],
         rows,
     )?;
     Ok(Outcome::Done)
 }
 
 /// Prints a plan's details (after a first line naming it).
-fn show(ctx: &Ctx, plan: &ReleasePlan) -> Result<()> {
+fn show(plan: &ReleasePlan) -> Result<()> {
     let n = plan.steps.len();
     output::line(format!(
         "  steps:       {} every {}",
@@ -352,11 +358,7 @@ fn show(ctx: &Ctx, plan: &ReleasePlan) -> Result<()> {
     ))?;
     if let Some(t) = plan.next_at {
         let next = if plan.step < n {
-            format!(
-                "step {}/{n} ({}%)",
-                plan.step + 1,
-                plan.steps[plan.step]
-            )
+            format!("step {}/{n} ({}%)", plan.step + 1, plan.steps[plan.step])
         } else {
             "completion".to_owned()
         };
@@ -391,7 +393,6 @@ fn show(ctx: &Ctx, plan: &ReleasePlan) -> Result<()> {
         plan.created_by,
         time(plan.created_at)
     ))?;
-    let _ = ctx;
     Ok(())
 }
 
@@ -433,12 +434,8 @@ async fn follow(
     let path = release_path(ctx, key)?;
     let mut report = Reporter::new(ctx.output, n);
     report.position(plan.step);
-    // Steps counted as done when the plan started (the flag was there already) get no line.
-    let mut reported = if plan.status.is_active() {
-        plan.step
-    } else {
-        0
-    };
+    // Steps made before (or counted as done when the plan started) get no line.
+    let mut reported = plan.step;
     let mut last_status = plan.status;
     let mut failures = 0u32;
     let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
@@ -485,7 +482,8 @@ async fn follow(
                     Err(e @ (Error::Unreachable { .. } | Error::Server { .. }))
                         if failures < MAX_POLL_FAILURES =>
                     {
-                        if failures == 0 {
+                        // One failure is often a pooled connection the server closed.
+                        if failures == 1 {
                             let first = e.to_string().lines().next().unwrap_or_default().to_owned();
                             output::note(format!("{first}; trying again"));
                         }
@@ -586,13 +584,8 @@ fn finished(
         }
         ReleaseStatus::Aborted => {
             report.finish();
-            let by = plan
-                .updated_by
-                .as_deref()
-                .map(|b| format!(" by {b}"))
-                .unwrap_or_default();
             Err(Error::ReleaseFailed(format!(
-                "release {} of {what} was aborted{by} at step {}/{}: {message}",
+                "release {} of {what} was aborted at step {}/{}: {message}",
                 plan.id,
                 plan.step,
                 plan.steps.len()

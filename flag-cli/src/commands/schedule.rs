@@ -39,7 +39,8 @@ fn patch(args: &ScheduleArgs) -> Result<Value> {
         return Ok(json!({ "enabled": false }));
     }
     if let Some(p) = args.percentage {
-        let p = Percentage::from_f64(p).map_err(|m| Error::Usage(format!("--percentage {p} {m}")))?;
+        let p =
+            Percentage::from_f64(p).map_err(|m| Error::Usage(format!("--percentage {p} {m}")))?;
         return Ok(json!({ "percentage": p }));
     }
     let text = args.patch.as_deref().unwrap_or_default();

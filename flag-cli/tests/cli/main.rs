@@ -6,6 +6,7 @@ mod errors;
 mod explain;
 mod helpers;
 mod release;
+mod schedule;
 mod sdk_keys;
 mod segments;
 mod sync;
