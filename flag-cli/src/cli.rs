@@ -350,7 +350,7 @@ pub struct ReleaseArgs {
     /// Wait between steps: `10m`, `30s`, `1h 30m` (the server takes 1s to 30d).
     #[arg(long, value_parser = parse_interval, default_value = "10m")]
     pub interval: Duration,
-    /// Run the release in this process (today's client-side loop) instead of on the server.
+    /// Run the release in this process (a loop in the CLI, with --check) instead of on the server.
     #[arg(long)]
     pub local: bool,
     /// With --local: health check run with `sh -c` before each step; a non-zero exit rolls back to 0.
