@@ -29,6 +29,8 @@ use crate::output;
 const POLL: Duration = Duration::from_millis(500);
 /// The server sends a comment at least every 15 s; silence this long means a dead connection.
 const IDLE_LIMIT: Duration = Duration::from_secs(45);
+/// How long a follower waits for the rollback write after the plan says rolled back.
+const SETTLE_LIMIT: Duration = Duration::from_secs(10);
 /// Failed reads of the plan in a row (the server restarting) that `--follow` tolerates.
 const MAX_POLL_FAILURES: u32 = 60;
 
@@ -458,7 +460,10 @@ async fn follow(
                         continue;
                     }
                     let p = f.flag.percentage;
-                    if let Some(i) = plan.steps.iter().position(|s| *s == p) {
+                    // The plan as last read may lag one step behind the stream, not more:
+                    // a percentage further on is someone else's change, not a step.
+                    let step_of = plan.steps.iter().position(|s| *s == p);
+                    if let Some(i) = step_of.filter(|&i| i <= plan.step) {
                         while reported <= i {
                             reported += 1;
                             let s = plan.steps[reported - 1];
@@ -525,11 +530,28 @@ async fn follow(
                 }
                 last_status = plan.status;
                 report.status(&progress(&plan));
+                if plan.status == ReleaseStatus::RolledBack {
+                    settled(ctx, key, plan.rollback_to).await;
+                }
                 if let Some(end) = finished(ctx, key, &plan, &mut report)? {
                     return end;
                 }
             }
         }
+    }
+}
+
+/// Waits (a little) until the flag is at `p`: a plan is marked rolled back just before the
+/// server writes the rollback, and the CLI should not say "set back" before it is.
+async fn settled(ctx: &Ctx, key: &str, p: Percentage) {
+    let deadline = tokio::time::Instant::now() + SETTLE_LIMIT;
+    while tokio::time::Instant::now() < deadline {
+        match fetch(ctx, key).await {
+            Ok(f) if f.flag.percentage != p => {}
+            // There, or gone, or unreadable: nothing more to wait for.
+            _ => return,
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
