@@ -127,15 +127,42 @@ pub enum Command {
         #[arg(long)]
         check: bool,
     },
-    /// Raise a flag's percentage step by step, running a health check before each step.
-    #[command(after_help = "Examples:\n  \
+    /// Release a flag step by step: a plan the server runs (default), or a local loop (--local).
+    #[command(
+        args_conflicts_with_subcommands = true,
+        subcommand_negates_reqs = true,
+        after_help = "Examples:\n  \
         flag-cli --env production release new_checkout --steps 1,5,25,100 --interval 10m \\\n      \
-        --check './healthy.sh' --reason \"JIRA-123\"\n  \
-        flag-cli --env production release new_checkout --steps 10,50,100 --interval 30s --dry-run\n\n\
-        Before each step CHECK runs with `sh -c`; a non-zero exit sets the percentage back to 0\n\
-        and exits 1. Ctrl-C stops at the current step and leaves the percentage as it is.\n\
-        The flag must be enabled for percentages to take effect.")]
+        --guard-url https://status.internal/healthz --reason \"JIRA-123\" --follow\n  \
+        flag-cli --env production release new_checkout --steps 1,10,100 --interval 30m \\\n      \
+        --prometheus http://prometheus:9090 --query 'sum(rate(errors_total[5m]))' --max 0.5\n  \
+        flag-cli --env production release status new_checkout --follow\n  \
+        flag-cli --env production release pause new_checkout\n  \
+        flag-cli --env production release new_checkout --steps 1,50,100 --interval 30s --local --check './healthy.sh'\n\n\
+        By default the server runs the plan: it raises the percentage step by step, checks the\n\
+        guard every --check-interval, and sets the flag back to --rollback-to (default 0) when the\n\
+        guard fails. --follow shows its progress and exits 0 when it completes, 1 when it is rolled\n\
+        back or aborted; Ctrl-C stops following, not the plan. With --local this process runs the\n\
+        release instead: CHECK runs with `sh -c` before each step; a non-zero exit sets the\n\
+        percentage back to 0 and exits 1, and Ctrl-C stops at the current step.\n\
+        A flag key named like a subcommand (status, pause, resume, abort, list) cannot be released\n\
+        with this form. The flag must be enabled for percentages to take effect."
+    )]
     Release(ReleaseArgs),
+    /// Schedule a change of a flag that the server applies at a given time; list or cancel them.
+    #[command(
+        args_conflicts_with_subcommands = true,
+        subcommand_negates_reqs = true,
+        after_help = "Examples:\n  \
+        flag-cli --env production schedule new_checkout --at 2026-12-01T09:00:00Z --enable --reason \"launch\"\n  \
+        flag-cli --env production schedule new_checkout --at +30m --percentage 50\n  \
+        flag-cli --env production schedule new_checkout --at 'in 2h' --patch '{\"enabled\": false}'\n  \
+        flag-cli --env production schedule list\n  \
+        flag-cli --env production schedule cancel new_checkout sch_0123456789abcdef\n\n\
+        TIME is RFC 3339 (`2026-12-01T09:00:00Z`, `2026-12-01T10:00:00+01:00`) or a duration from\n\
+        now (`+30m`, `in 2h`). A flag key named `list` or `cancel` cannot be scheduled with this form."
+    )]
+    Schedule(ScheduleArgs),
     /// Print the environment's changes as they happen (one line per change).
     #[command(after_help = "Examples:\n  \
         flag-cli --env production watch\n  \
@@ -390,23 +417,195 @@ pub struct SyncArgs {
     pub prune: bool,
 }
 
-/// Arguments of `release`.
+/// Arguments of `release`: start a plan (`release KEY --steps ...`), or a subcommand.
 #[derive(Debug, Args)]
 pub struct ReleaseArgs {
+    /// What to do with an existing plan; absent: start one.
+    #[command(subcommand)]
+    pub command: Option<ReleaseCommand>,
     /// The flag's key.
-    pub key: String,
+    #[arg(required = true)]
+    pub key: Option<String>,
     /// Percentages to raise to, in increasing order.
     #[arg(long, value_delimiter = ',', required = true, value_parser = parse_percent)]
     pub steps: Vec<f64>,
-    /// Wait between steps: `10m`, `30s`, `500ms`, `1h 30m`.
+    /// Wait between steps: `10m`, `30s`, `1h 30m` (the server takes 1s to 30d).
     #[arg(long, value_parser = parse_interval, default_value = "10m")]
     pub interval: Duration,
-    /// Health check run with `sh -c` before each step; a non-zero exit rolls back to 0.
+    /// Run the release in this process (a loop in the CLI, with --check) instead of on the server.
+    #[arg(long)]
+    pub local: bool,
+    /// With --local: health check run with `sh -c` before each step; a non-zero exit rolls back to 0.
     #[arg(long)]
     pub check: Option<String>,
     /// Print the plan and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// The guard, the rollback percentage and --follow of a plan the server runs.
+    #[command(flatten)]
+    pub server: ServerReleaseArgs,
+}
+
+/// The options of a release the server runs.
+#[derive(Debug, Args)]
+pub struct ServerReleaseArgs {
+    /// HTTP guard: the plan rolls back when `GET URL` answers anything but 2xx.
+    #[arg(long, value_name = "URL", conflicts_with = "prometheus")]
+    pub guard_url: Option<String>,
+    /// Prometheus guard: the server's base URL (`/api/v1/query` is appended); needs --query.
+    #[arg(long, value_name = "URL", requires = "query")]
+    pub prometheus: Option<String>,
+    /// The PromQL instant query of the Prometheus guard.
+    #[arg(long, requires = "prometheus")]
+    pub query: Option<String>,
+    /// The guard passes while every sample is at most X (`--op lte --threshold X`).
+    #[arg(long, value_name = "X", requires = "prometheus", conflicts_with_all = ["min", "op"])]
+    pub max: Option<f64>,
+    /// The guard passes while every sample is at least X (`--op gte --threshold X`).
+    #[arg(long, value_name = "X", requires = "prometheus", conflicts_with = "op")]
+    pub min: Option<f64>,
+    /// The comparison of the Prometheus guard: value OP threshold must hold; needs --threshold.
+    #[arg(long, value_enum, requires_all = ["prometheus", "threshold"])]
+    pub op: Option<GuardOpArg>,
+    /// The threshold of --op.
+    #[arg(long, value_name = "X", requires = "op")]
+    pub threshold: Option<f64>,
+    /// A query that returns no sample passes (default: it fails the guard).
+    #[arg(long, requires = "prometheus")]
+    pub no_data_passes: bool,
+    /// How often the server checks the guard (`1s` to `1h`; the server's default is 10s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+    pub check_interval: Option<Duration>,
+    /// The percentage a failed guard sets (default 0).
+    #[arg(long, value_name = "P", value_parser = parse_percent)]
+    pub rollback_to: Option<f64>,
+    /// Follow the plan to its end: exit 0 when it completes, 1 when rolled back or aborted.
+    #[arg(long)]
+    pub follow: bool,
+}
+
+/// `--op` of a Prometheus guard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GuardOpArg {
+    /// value < threshold
+    Lt,
+    /// value <= threshold
+    Lte,
+    /// value > threshold
+    Gt,
+    /// value >= threshold
+    Gte,
+}
+
+/// `release` subcommands: the plan the server runs for a flag.
+#[derive(Debug, Subcommand)]
+pub enum ReleaseCommand {
+    /// Show the flag's latest plan: status, step, next step, last guard check, message.
+    #[command(after_help = "Examples:\n  \
+        flag-cli --env production release status new_checkout\n  \
+        flag-cli --env production release status new_checkout --follow   # exit 0 completed, 1 rolled back/aborted")]
+    Status {
+        /// The flag's key.
+        key: String,
+        /// Follow the plan to its end, like `release KEY --follow`.
+        #[arg(long)]
+        follow: bool,
+    },
+    /// Pause a running plan: no step and no guard check until it is resumed.
+    #[command(after_help = "Example:\n  flag-cli --env production release pause new_checkout")]
+    Pause {
+        /// The flag's key.
+        key: String,
+    },
+    /// Resume a paused plan: the current step is watched a whole interval before the next.
+    #[command(after_help = "Example:\n  flag-cli --env production release resume new_checkout")]
+    Resume {
+        /// The flag's key.
+        key: String,
+    },
+    /// Abort a running or paused plan; the flag stays where it is.
+    #[command(after_help = "Example:\n  flag-cli --env production release abort new_checkout")]
+    Abort {
+        /// The flag's key.
+        key: String,
+    },
+    /// List the latest plan of every flag of the environment that had one.
+    #[command(after_help = "Example:\n  flag-cli --env production release list --output json")]
+    List,
+}
+
+/// Arguments of `schedule`: schedule a change (`schedule KEY --at TIME ...`), or a subcommand.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("change").required(true).args(["enable", "disable", "percentage", "patch"])))]
+pub struct ScheduleArgs {
+    /// List or cancel scheduled changes; absent: schedule one.
+    #[command(subcommand)]
+    pub command: Option<ScheduleCommand>,
+    /// The flag's key.
+    #[arg(required = true)]
+    pub key: Option<String>,
+    /// When: RFC 3339 (`2026-12-01T09:00:00Z`) or from now (`+30m`, `in 2h`).
+    #[arg(long, value_name = "TIME", required = true, value_parser = parse_at)]
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Switch the flag on then.
+    #[arg(long)]
+    pub enable: bool,
+    /// Switch the flag off then.
+    #[arg(long)]
+    pub disable: bool,
+    /// Set the rollout percentage then.
+    #[arg(long, short = 'p', value_name = "P", value_parser = parse_percent)]
+    pub percentage: Option<f64>,
+    /// Apply this JSON merge patch then (an object, as `PATCH .../flags/KEY` takes).
+    #[arg(long, value_name = "JSON")]
+    pub patch: Option<String>,
+}
+
+/// `schedule` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// List scheduled changes (pending ones, and applied or failed ones of the last 7 days).
+    #[command(after_help = "Examples:\n  \
+        flag-cli --env production schedule list\n  \
+        flag-cli --env production schedule list new_checkout --output json")]
+    List {
+        /// Only this flag's.
+        key: Option<String>,
+    },
+    /// Cancel a pending scheduled change.
+    #[command(
+        after_help = "Example:\n  flag-cli --env production schedule cancel new_checkout sch_0123456789abcdef"
+    )]
+    Cancel {
+        /// The flag's key.
+        key: String,
+        /// The scheduled change's id (from `schedule list`).
+        id: String,
+    },
+}
+
+/// Parses `--at`: RFC 3339, or `+DURATION` / `in DURATION` from now.
+pub fn parse_at(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    let t = s.trim();
+    let relative = t
+        .strip_prefix('+')
+        .or_else(|| t.strip_prefix("in "))
+        .map(str::trim);
+    if let Some(d) = relative {
+        let d = humantime::parse_duration(d)
+            .map_err(|e| format!("{s:?} is not a duration like +30m or 'in 2h': {e}"))?;
+        let d = chrono::Duration::from_std(d).map_err(|_| format!("{s:?} is too far ahead"))?;
+        return chrono::Utc::now()
+            .checked_add_signed(d)
+            .ok_or_else(|| format!("{s:?} is too far ahead"));
+    }
+    chrono::DateTime::parse_from_rfc3339(t)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| {
+            format!(
+                "{s:?} is not a time: give RFC 3339 (2026-12-01T09:00:00Z) or a duration from now (+30m, 'in 2h'): {e}"
+            )
+        })
 }
 
 /// Parses `25`, `0.5` or `25%`.
@@ -498,6 +697,70 @@ mod tests {
             refs(&["flag-cli", "refs", ".", "a", "--stale"]),
             Err(clap::error::ErrorKind::ArgumentConflict)
         );
+    }
+
+    #[test]
+    fn release_and_schedule_forms() {
+        let cli = Cli::try_parse_from([
+            "flag-cli",
+            "release",
+            "k",
+            "--steps",
+            "1,100",
+            "--interval",
+            "1s",
+            "--reason",
+            "r",
+        ])
+        .unwrap();
+        let Command::Release(r) = cli.command else {
+            panic!()
+        };
+        assert!(r.command.is_none() && r.key.as_deref() == Some("k"));
+        let cli =
+            Cli::try_parse_from(["flag-cli", "release", "pause", "k", "--reason", "r"]).unwrap();
+        let Command::Release(r) = cli.command else {
+            panic!()
+        };
+        assert!(matches!(r.command, Some(ReleaseCommand::Pause { .. })));
+        assert!(Cli::try_parse_from(["flag-cli", "release", "k"]).is_err());
+        assert!(Cli::try_parse_from(["flag-cli", "schedule", "k", "--at", "+1m"]).is_err());
+        let cli =
+            Cli::try_parse_from(["flag-cli", "schedule", "k", "--at", "+1m", "--enable"]).unwrap();
+        let Command::Schedule(s) = cli.command else {
+            panic!()
+        };
+        assert!(s.enable && s.at.is_some());
+        assert!(Cli::try_parse_from([
+            "flag-cli",
+            "schedule",
+            "k",
+            "--at",
+            "+1m",
+            "--enable",
+            "--disable"
+        ])
+        .is_err());
+        let cli = Cli::try_parse_from(["flag-cli", "schedule", "list"]).unwrap();
+        let Command::Schedule(s) = cli.command else {
+            panic!()
+        };
+        assert!(matches!(
+            s.command,
+            Some(ScheduleCommand::List { key: None })
+        ));
+    }
+
+    #[test]
+    fn times_absolute_and_relative() {
+        let t = parse_at("2026-12-01T10:00:00+01:00").unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-12-01T09:00:00+00:00");
+        let soon = parse_at("+30m").unwrap() - chrono::Utc::now();
+        assert!((29..=30).contains(&soon.num_minutes()), "{soon}");
+        let later = parse_at("in 2h").unwrap() - chrono::Utc::now();
+        assert!((119..=120).contains(&later.num_minutes()), "{later}");
+        assert!(parse_at("tomorrow").is_err());
+        assert!(parse_at("+soon").is_err());
     }
 
     #[test]

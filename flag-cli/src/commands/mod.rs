@@ -7,6 +7,8 @@ mod flags;
 pub(crate) mod promote;
 mod refs;
 mod release;
+mod release_server;
+mod schedule;
 mod sdk_keys;
 pub(crate) mod segments;
 mod stale;
@@ -98,7 +100,8 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Export { file } => sync::export(&ctx, file.as_deref()).await,
         Command::Plan(args) => sync::plan(&ctx, &args).await,
         Command::Apply { sync: args, check } => sync::apply(&ctx, &args, check).await,
-        Command::Release(args) => release::run(&ctx, &args).await,
+        Command::Release(args) => release_server::run(&ctx, &args).await,
+        Command::Schedule(args) => schedule::run(&ctx, &args).await,
         Command::Watch { count } => watch::run(&ctx, count).await,
         Command::Explain { key, ctx: attrs } => explain::run(&ctx, &key, &attrs).await,
         Command::SdkKeys(c) => sdk_keys::run(&ctx, c).await,

@@ -1,5 +1,6 @@
-//! `release KEY --steps 1,5,25,100 --interval 10m [--check CMD]`: a progressive rollout with a
-//! health check before each step and a rollback to 0 when a check fails.
+//! `release KEY --local --steps 1,5,25,100 --interval 10m [--check CMD]`: a progressive rollout
+//! this process runs, with a health check before each step and a rollback to 0 when a check
+//! fails. (A release the server runs is [`super::release_server`]; it shares [`Reporter`].)
 
 use std::io::IsTerminal;
 use std::process::Stdio;
@@ -19,10 +20,9 @@ use flag_sdk::wire::StoredFlag;
 /// Most bytes of a failed check's output that are shown.
 const MAX_CHECK_OUTPUT: usize = 4000;
 
-/// Runs a release.
-pub async fn run(ctx: &Ctx, args: &ReleaseArgs) -> Result<Outcome> {
+/// Runs a release in this process (`--local`).
+pub async fn run_local(ctx: &Ctx, key: &str, args: &ReleaseArgs) -> Result<Outcome> {
     let steps = parse_steps(&args.steps)?;
-    let key = args.key.as_str();
     let flag = fetch(ctx, key).await?;
     let start = flag.flag.percentage;
     let n = steps.len();
@@ -33,7 +33,7 @@ pub async fn run(ctx: &Ctx, args: &ReleaseArgs) -> Result<Outcome> {
     let interval = humantime::format_duration(args.interval).to_string();
 
     if args.dry_run {
-        return dry_run(ctx, args, &flag, &steps, &interval);
+        return dry_run(ctx, key, args, &flag, &steps, &interval);
     }
     if !flag.flag.enabled {
         output::note(format!(
@@ -99,7 +99,8 @@ pub async fn run(ctx: &Ctx, args: &ReleaseArgs) -> Result<Outcome> {
     Ok(Outcome::Done)
 }
 
-fn parse_steps(steps: &[f64]) -> Result<Vec<Percentage>> {
+/// Checks `--steps`: valid percentages, increasing, at least one.
+pub(super) fn parse_steps(steps: &[f64]) -> Result<Vec<Percentage>> {
     let mut out: Vec<Percentage> = Vec::with_capacity(steps.len());
     for &s in steps {
         let p = Percentage::from_f64(s).map_err(|m| Error::Usage(format!("--steps: {s} {m}")))?;
@@ -121,6 +122,7 @@ fn parse_steps(steps: &[f64]) -> Result<Vec<Percentage>> {
 
 fn dry_run(
     ctx: &Ctx,
+    key: &str,
     args: &ReleaseArgs,
     flag: &StoredFlag,
     steps: &[Percentage],
@@ -129,7 +131,7 @@ fn dry_run(
     let n = steps.len();
     if ctx.output == Output::Json {
         output::json(&json!({
-            "key": args.key, "environment": ctx.env()?, "dry_run": true,
+            "key": key, "environment": ctx.env()?, "dry_run": true,
             "enabled": flag.flag.enabled, "current": flag.flag.percentage,
             "steps": steps, "interval": interval, "check": args.check,
         }))?;
@@ -137,7 +139,7 @@ fn dry_run(
     }
     output::line(format!(
         "release plan for {} (now {}, {}%):",
-        ctx.flag_what(&args.key),
+        ctx.flag_what(key),
         if flag.flag.enabled {
             "enabled"
         } else {
@@ -233,14 +235,15 @@ fn interrupted(
 }
 
 /// Progress: a bar on a terminal, plain lines otherwise, JSON lines with `--output json`.
-struct Reporter {
+pub(super) struct Reporter {
     mode: Output,
     bar: Option<ProgressBar>,
     n: usize,
 }
 
 impl Reporter {
-    fn new(mode: Output, n: usize) -> Reporter {
+    /// A reporter of `n` steps.
+    pub(super) fn new(mode: Output, n: usize) -> Reporter {
         let bar = (mode == Output::Table && std::io::stdout().is_terminal()).then(|| {
             let bar = ProgressBar::new(n as u64);
             if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {msg}") {
@@ -264,7 +267,28 @@ impl Reporter {
         }
     }
 
-    fn event(&mut self, step: usize, p: Percentage, status: &str, text: &str) -> Result<()> {
+    /// What is going on now, on the bar (nothing without one).
+    pub(super) fn status(&self, text: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(text.to_owned());
+        }
+    }
+
+    /// Moves the bar to `step` without a line (a plan that counted steps as done).
+    pub(super) fn position(&self, step: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(step as u64);
+        }
+    }
+
+    /// One step's event: a line (or a JSON line) and the bar at `step`.
+    pub(super) fn event(
+        &mut self,
+        step: usize,
+        p: Percentage,
+        status: &str,
+        text: &str,
+    ) -> Result<()> {
         let n = self.n;
         match (&self.bar, self.mode) {
             (_, Output::Json) => output::json_line(&json!({
@@ -279,7 +303,8 @@ impl Reporter {
         }
     }
 
-    fn finish(&mut self) {
+    /// Removes the bar.
+    pub(super) fn finish(&mut self) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }

@@ -7,6 +7,7 @@ mod explain;
 mod helpers;
 mod promote;
 mod release;
+mod schedule;
 mod sdk_keys;
 mod segments;
 mod stale;
