@@ -173,6 +173,18 @@ pub enum Command {
         flag-cli --env production segments list"
     )]
     Segments(crate::commands::segments::SegmentsCommand),
+    /// List the SDK instances seen in the last hour: application, version, instance, SDK,
+    /// last seen, streaming, and how many flags each evaluated.
+    #[command(after_help = "Examples:\n  \
+        flag-cli --env production clients\n  \
+        flag-cli --env production clients --app checkout\n  \
+        flag-cli --env production clients --output json | jq '.clients[].app_version'\n\n\
+        Instances say who they are with the SDK builder's app_name, app_version and instance_id.")]
+    Clients {
+        /// Only the instances of this application.
+        #[arg(long, value_name = "NAME")]
+        app: Option<String>,
+    },
 }
 
 /// `env` subcommands.

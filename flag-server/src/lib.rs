@@ -15,6 +15,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod clients;
 pub mod config;
 pub mod console;
 pub mod edge;
@@ -105,6 +106,8 @@ pub struct Application {
     server: Server,
     hub: Arc<Hub>,
     follower: JoinHandle<()>,
+    /// Writes the SDK clients seen to the store; flushes a last time when stopping.
+    clients_flusher: JoinHandle<()>,
     handle_signals: bool,
     /// To wait, when stopping, until the workers have dropped the state (and so the store).
     state: Weak<AppState>,
@@ -141,11 +144,13 @@ impl Application {
             .with_context(|| format!("cannot load state from the {} store", store.kind()))?;
         let metrics = Arc::new(Metrics::new());
         let app_metrics = metrics.clone();
+        let sdk_clients = Arc::new(clients::Clients::new());
         let state = web::Data::new(AppState {
             service: Service::new(hub.clone()),
             admin_tokens: admin_tokens.clone(),
             metrics: metrics.clone(),
             body_limit: config.body_limit,
+            clients: sdk_clients.clone(),
         });
 
         let cors_origins = config.cors_origins.clone();
@@ -185,6 +190,11 @@ impl Application {
             admin_tokens = ?admin_tokens.names(),
             "flag-server listening on http://{addr} (web console at http://{addr}/)"
         );
+        let clients_flusher = tokio::spawn(clients::flusher::run(
+            sdk_clients,
+            store.clone(),
+            hub.shutdown_token(),
+        ));
         let follower = match edge {
             Some(edge) => tokio::spawn(edge.run(hub.clone())),
             None => tokio::spawn(hub::follower::run(hub.clone(), metrics)),
@@ -194,6 +204,7 @@ impl Application {
             server,
             hub,
             follower,
+            clients_flusher,
             handle_signals: config.handle_signals,
             state: weak_state,
             store: Arc::downgrade(&store),
@@ -236,6 +247,9 @@ impl Application {
         self.hub.shutdown();
         if let Err(e) = self.follower.await {
             tracing::warn!(error = %e, "the follower task failed");
+        }
+        if let Err(e) = self.clients_flusher.await {
+            tracing::warn!(error = %e, "the SDK clients flusher failed");
         }
         drop(self.hub);
         // Worker threads drop their copy of the state just after they stop: wait for that, so

@@ -1,5 +1,6 @@
 //! The commands, one module per domain, and what they share.
 
+mod clients;
 mod env;
 mod explain;
 mod explain_path;
@@ -99,5 +100,6 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Explain { key, ctx: attrs } => explain::run(&ctx, &key, &attrs).await,
         Command::SdkKeys(c) => sdk_keys::run(&ctx, c).await,
         Command::Segments(c) => segments::run(&ctx, c).await,
+        Command::Clients { app } => clients::run(&ctx, app.as_deref()).await,
     }
 }

@@ -125,6 +125,7 @@ impl EmbeddedStore {
         txn.open_table(SDK_KEYS).map_err(db_err)?;
         txn.open_table(USAGE).map_err(db_err)?;
         txn.open_table(SEGMENTS).map_err(db_err)?;
+        txn.open_table(clients::CLIENTS).map_err(db_err)?;
         txn.commit().map_err(db_err)?;
         let limits = Limits {
             change_log_len: limits.change_log_len.max(1),
@@ -230,6 +231,7 @@ fn env_version_r(txn: &redb::ReadTransaction, env: &EnvName) -> Result<u64> {
     v.ok_or_else(|| env_not_found(env))
 }
 
+mod clients;
 mod keys;
 mod ops;
 mod store_impl;

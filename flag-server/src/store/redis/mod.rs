@@ -16,6 +16,8 @@
 //! | `P:{E}:log` | stream | the change log; entry id `<version>-1`, trimmed to the log length |
 //! | `P:{E}:audit` | sorted set | audit entries scored by version, trimmed to the audit length |
 //! | `P:{E}:usage` | hash | `y:<key>`, `n:<key>` counts and `l:<key>` last period end (ms) |
+//! | `P:{E}:clients` | hash | SDK instance id → its record JSON (`clients.rs`) |
+//! | `P:{E}:clients_seen` | sorted set | SDK instance ids by last seen (ms), for pruning |
 //!
 //! Every flag and segment write is one Lua script (`write.lua`): checks, flags, version, audit and change
 //! log, all or nothing. The script runs every check before its first write, and Redis refuses
@@ -98,6 +100,7 @@ pub struct RedisStore {
     delete_env_script: Script,
     restore_env_script: Script,
     release_lease_script: Script,
+    clients_script: Script,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -194,6 +197,7 @@ impl RedisStore {
             delete_env_script: Script::new(include_str!("delete_env.lua")),
             restore_env_script: Script::new(include_str!("restore_env.lua")),
             release_lease_script: Script::new(include_str!("release_lease.lua")),
+            clients_script: Script::new(include_str!("clients.lua")),
         })
     }
 
@@ -365,6 +369,7 @@ impl RedisStore {
     }
 }
 
+mod clients;
 mod cluster;
 mod events;
 mod keys;
