@@ -25,7 +25,8 @@ pub async fn run(ctx: &Ctx, app: Option<&str>) -> Result<Outcome> {
     if list.clients.is_empty() {
         output::line(format!(
             "no SDK instance of {}{} seen in the last hour",
-            app.map(|a| format!("application {a:?} in ")).unwrap_or_default(),
+            app.map(|a| format!("application {a:?} in "))
+                .unwrap_or_default(),
             ctx.env_what()
         ))?;
         return Ok(Outcome::Done);

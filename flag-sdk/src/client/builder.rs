@@ -281,9 +281,21 @@ impl FlagClientBuilder {
         headers.insert(AUTHORIZATION, auth);
         let instance_id = self.instance_id.unwrap_or_else(default_instance_id);
         let identity = [
-            (client_headers::APP_NAME, "app name", self.app_name.as_deref()),
-            (client_headers::APP_VERSION, "app version", self.app_version.as_deref()),
-            (client_headers::INSTANCE_ID, "instance id", Some(instance_id.as_str())),
+            (
+                client_headers::APP_NAME,
+                "app name",
+                self.app_name.as_deref(),
+            ),
+            (
+                client_headers::APP_VERSION,
+                "app version",
+                self.app_version.as_deref(),
+            ),
+            (
+                client_headers::INSTANCE_ID,
+                "instance id",
+                Some(instance_id.as_str()),
+            ),
             (client_headers::SDK, "SDK name", Some(SDK)),
         ];
         for (name, what, value) in identity {
@@ -294,8 +306,9 @@ impl FlagClientBuilder {
                     client_headers::MAX_LEN
                 )));
             }
-            let value = HeaderValue::from_str(value)
-                .map_err(|_| Error::Config(format!("the {what} {value:?} is not a header value")))?;
+            let value = HeaderValue::from_str(value).map_err(|_| {
+                Error::Config(format!("the {what} {value:?} is not a header value"))
+            })?;
             headers.insert(name, value);
         }
         let http = reqwest::Client::builder()
@@ -388,11 +401,24 @@ mod tests {
     fn identity_values_are_checked() {
         let cfg = |b: FlagClientBuilder| b.config().map(|(c, _)| c);
         let b = || FlagClientBuilder::new("http://host", "k");
-        assert!(cfg(b().app_name("checkout").app_version("2.3.1").instance_id("pod-7")).is_ok());
+        assert!(cfg(b()
+            .app_name("checkout")
+            .app_version("2.3.1")
+            .instance_id("pod-7"))
+        .is_ok());
         for bad in ["", "my app", "café", "a\nb"] {
-            assert!(matches!(cfg(b().app_name(bad)), Err(Error::Config(_))), "{bad:?}");
-            assert!(matches!(cfg(b().app_version(bad)), Err(Error::Config(_))), "{bad:?}");
-            assert!(matches!(cfg(b().instance_id(bad)), Err(Error::Config(_))), "{bad:?}");
+            assert!(
+                matches!(cfg(b().app_name(bad)), Err(Error::Config(_))),
+                "{bad:?}"
+            );
+            assert!(
+                matches!(cfg(b().app_version(bad)), Err(Error::Config(_))),
+                "{bad:?}"
+            );
+            assert!(
+                matches!(cfg(b().instance_id(bad)), Err(Error::Config(_))),
+                "{bad:?}"
+            );
         }
         let long = "v".repeat(129);
         let err = cfg(b().app_version(long)).unwrap_err().to_string();

@@ -11,7 +11,7 @@ use utoipa::IntoParams;
 
 use super::query::{self, Query};
 use crate::auth::Admin;
-use crate::clients::{list, LISTED_FOR};
+use crate::clients::{list as listing, LISTED_FOR};
 use crate::error::{ApiError, Result};
 use crate::openapi::params::EnvPath;
 use crate::state::AppState;
@@ -46,7 +46,11 @@ pub async fn list(
 ) -> Result<HttpResponse> {
     let env = path.into_inner();
     let Query(query) = query;
-    if let Some(app) = query.app.as_deref().filter(|a| !client_headers::is_valid(a)) {
+    if let Some(app) = query
+        .app
+        .as_deref()
+        .filter(|a| !client_headers::is_valid(a))
+    {
         return Err(ApiError::BadRequest(format!(
             "query parameter app must be 1 to {} bytes of visible ASCII, like an X-Flag-App-Name, got {app:?}",
             client_headers::MAX_LEN
@@ -54,7 +58,7 @@ pub async fn list(
     }
     let now = Utc::now();
     let stored = state.hub().store().clients(&env, now - LISTED_FOR).await?;
-    let clients = list::merge(stored, state.clients.local(&env), now, query.app.as_deref());
+    let clients = listing::merge(stored, state.clients.local(&env), now, query.app.as_deref());
     Ok(super::json_response(
         StatusCode::OK,
         &ClientList {

@@ -58,9 +58,7 @@ pub fn merge(
             }
         })
         .collect();
-    out.sort_by(|a, b| {
-        (&a.app_name, &a.instance_id).cmp(&(&b.app_name, &b.instance_id))
-    });
+    out.sort_by(|a, b| (&a.app_name, &a.instance_id).cmp(&(&b.app_name, &b.instance_id)));
     out
 }
 

@@ -434,12 +434,18 @@ mod tests {
         c.seen(&env(), &headers(&[("X-Flag-App-Name", "checkout")]));
         c.seen(
             &env(),
-            &headers(&[("X-Flag-Instance-Id", &"x".repeat(129)), ("X-Flag-App-Name", "a")]),
+            &headers(&[
+                ("X-Flag-Instance-Id", &"x".repeat(129)),
+                ("X-Flag-App-Name", "a"),
+            ]),
         );
         assert!(c.local(&env()).is_empty());
         c.seen(
             &env(),
-            &headers(&[("X-Flag-Instance-Id", "pod-1"), ("X-Flag-App-Name", "my app")]),
+            &headers(&[
+                ("X-Flag-Instance-Id", "pod-1"),
+                ("X-Flag-App-Name", "my app"),
+            ]),
         );
         let local = c.local(&env());
         assert_eq!(local.len(), 1);

@@ -17,11 +17,11 @@ use chrono::{DateTime, Utc};
 use flag_sdk::{EnvName, Flag, Segment};
 use tokio::sync::{watch, Notify};
 
+use crate::store::ClientRecord;
 use crate::store::{
     AuditEntry, Change, ChangeEvent, ChangeMeta, EnvState, EventCursor, FlagUsage, Replay, Result,
     SdkKeyRecord, Store, StoreError, StoreEvent,
 };
-use crate::store::ClientRecord;
 
 /// One environment as received from the upstream.
 #[derive(Debug)]

@@ -71,7 +71,10 @@ async fn two_clients_are_listed_with_their_versions_flags_and_streams() {
     app.create_flag("production", &flag("new_checkout")).await;
     app.create_flag("production", &flag("dark_mode")).await;
     let key = app.sdk_key("production").await;
-    assert_eq!(clients(&app, "").await, json!({"environment": "production", "clients": []}));
+    assert_eq!(
+        clients(&app, "").await,
+        json!({"environment": "production", "clients": []})
+    );
     assert_eq!(streams_gauge(&app).await, Some(0));
 
     let old = client(&app, &key, "checkout", "2.3.0", "checkout-old").await;
@@ -86,13 +89,18 @@ async fn two_clients_are_listed_with_their_versions_flags_and_streams() {
     assert!(!new.is_enabled_for("not_a_flag_yet", &ctx));
 
     // After a metrics report each instance lists the flags it evaluated.
-    let list = wait_for("both instances list their evaluated flags", WITHIN, || async {
-        let list = clients(&app, "").await;
-        let ok = instance(&list, "checkout-old").is_some_and(|c| c["flags"] == json!(["new_checkout"]))
-            && instance(&list, "checkout-new")
-                .is_some_and(|c| c["flags"] == json!(["dark_mode", "not_a_flag_yet"]));
-        ok.then_some(list)
-    })
+    let list = wait_for(
+        "both instances list their evaluated flags",
+        WITHIN,
+        || async {
+            let list = clients(&app, "").await;
+            let ok = instance(&list, "checkout-old")
+                .is_some_and(|c| c["flags"] == json!(["new_checkout"]))
+                && instance(&list, "checkout-new")
+                    .is_some_and(|c| c["flags"] == json!(["dark_mode", "not_a_flag_yet"]));
+            ok.then_some(list)
+        },
+    )
     .await;
     let sdk = format!("flag-sdk-rust/{}", env!("CARGO_PKG_VERSION"));
     let rows = list["clients"].as_array().unwrap();
@@ -119,14 +127,21 @@ async fn two_clients_are_listed_with_their_versions_flags_and_streams() {
         .send()
         .await
         .unwrap();
-    assert_eq!(plain.status(), 200, "an invalid identity header is ignored, not refused");
+    assert_eq!(
+        plain.status(),
+        200,
+        "an invalid identity header is ignored, not refused"
+    );
     let list = clients(&app, "").await;
     let curl = instance(&list, "curl-1").expect("listed");
     assert_eq!(curl["app_name"], Value::Null);
     assert_eq!(curl["app_version"], Value::Null);
     assert_eq!(curl["sdk"], Value::Null);
     assert_eq!(curl["streaming"], false);
-    assert_eq!(list["clients"][0]["instance_id"], "curl-1", "no app name sorts first");
+    assert_eq!(
+        list["clients"][0]["instance_id"], "curl-1",
+        "no app name sorts first"
+    );
     let only = clients(&app, "?app=checkout").await;
     assert_eq!(only["clients"].as_array().unwrap().len(), 2, "{only}");
     assert!(clients(&app, "?app=billing").await["clients"]
@@ -136,9 +151,11 @@ async fn two_clients_are_listed_with_their_versions_flags_and_streams() {
 
     // Closing a client ends its stream: the gauge goes down and the list says so.
     old.close().await;
-    wait_for("the closed client's stream is no longer counted", WITHIN, || async {
-        (streams_gauge(&app).await == Some(1)).then_some(())
-    })
+    wait_for(
+        "the closed client's stream is no longer counted",
+        WITHIN,
+        || async { (streams_gauge(&app).await == Some(1)).then_some(()) },
+    )
     .await;
     let list = clients(&app, "").await;
     assert_eq!(instance(&list, "checkout-old").unwrap()["streaming"], false);
@@ -199,7 +216,11 @@ async fn a_client_of_one_instance_is_listed_by_another_on_the_same_redis() {
     .await;
     assert_eq!(row["app_name"], "checkout");
     assert_eq!(row["app_version"], "2.3.1");
-    assert_eq!(streams_gauge(&b).await, Some(0), "B's gauge counts B's streams only");
+    assert_eq!(
+        streams_gauge(&b).await,
+        Some(0),
+        "B's gauge counts B's streams only"
+    );
     assert_eq!(streams_gauge(&a).await, Some(1));
     sdk.close().await;
 }

@@ -48,10 +48,17 @@ pub async fn clients_merge_per_instance(b: &Backend) {
     b1.first_seen = t + TimeDelta::seconds(20);
     b1.flags = flags(&["dark_mode", "search_v2"]);
     let pod2 = client("pod-2", Some("api"), None, t + TimeDelta::seconds(5));
-    s.record_clients(&e, &[a.clone(), pod2.clone()]).await.unwrap();
+    s.record_clients(&e, &[a.clone(), pod2.clone()])
+        .await
+        .unwrap();
     s.record_clients(&e, &[b1]).await.unwrap();
     // A late write of an older sighting moves nothing back.
-    let mut late = client("pod-1", Some("checkout"), Some("2.2.9"), t + TimeDelta::seconds(1));
+    let mut late = client(
+        "pod-1",
+        Some("checkout"),
+        Some("2.2.9"),
+        t + TimeDelta::seconds(1),
+    );
     late.sdk = None;
     s.record_clients(&e, &[late]).await.unwrap();
     s.record_clients(&other, &[client("pod-9", None, None, t)])
@@ -60,15 +67,34 @@ pub async fn clients_merge_per_instance(b: &Backend) {
 
     let list = s.clients(&e, since).await.unwrap();
     let ids: Vec<&str> = list.iter().map(|c| c.instance_id.as_str()).collect();
-    assert_eq!(ids, ["pod-1", "pod-2"], "sorted by instance id, this environment only");
+    assert_eq!(
+        ids,
+        ["pod-1", "pod-2"],
+        "sorted by instance id, this environment only"
+    );
     let pod1 = &list[0];
     assert_eq!(pod1.first_seen, t, "the earliest first_seen");
-    assert_eq!(pod1.last_seen, t + TimeDelta::seconds(30), "the latest last_seen");
+    assert_eq!(
+        pod1.last_seen,
+        t + TimeDelta::seconds(30),
+        "the latest last_seen"
+    );
     assert_eq!(pod1.stream_seen, Some(t));
-    assert_eq!(pod1.app_name.as_deref(), Some("checkout"), "kept when the newer says nothing");
-    assert_eq!(pod1.app_version.as_deref(), Some("2.3.1"), "the newest sighting's");
+    assert_eq!(
+        pod1.app_name.as_deref(),
+        Some("checkout"),
+        "kept when the newer says nothing"
+    );
+    assert_eq!(
+        pod1.app_version.as_deref(),
+        Some("2.3.1"),
+        "the newest sighting's"
+    );
     assert_eq!(pod1.sdk.as_deref(), Some("flag-sdk-rust/0.1.0"));
-    assert_eq!(pod1.flags, flags(&["dark_mode", "new_checkout", "search_v2"]));
+    assert_eq!(
+        pod1.flags,
+        flags(&["dark_mode", "new_checkout", "search_v2"])
+    );
     assert_eq!(list[1], pod2, "a record round-trips exactly");
 
     // `since` leaves out what was seen before it.
@@ -78,7 +104,9 @@ pub async fn clients_merge_per_instance(b: &Backend) {
 
     // The flags of one instance are capped, keeping the first keys.
     let mut many = client("pod-3", None, None, t);
-    many.flags = (0..MAX_CLIENT_FLAGS + 200).map(|i| format!("f{i:05}")).collect();
+    many.flags = (0..MAX_CLIENT_FLAGS + 200)
+        .map(|i| format!("f{i:05}"))
+        .collect();
     s.record_clients(&e, &[many]).await.unwrap();
     let mut more = client("pod-3", None, None, t);
     more.flags = flags(&["a0"]);
@@ -117,14 +145,19 @@ pub async fn clients_are_pruned_and_go_with_their_environment(b: &Backend) {
         .into_iter()
         .map(|c| c.instance_id)
         .collect();
-    assert_eq!(ids, ["fresh", "yesterday"], "a record older than a day is dropped");
+    assert_eq!(
+        ids,
+        ["fresh", "yesterday"],
+        "a record older than a day is dropped"
+    );
     // Nothing to merge still works (and prunes).
     s.record_clients(&e, &[]).await.unwrap();
     assert_eq!(s.clients(&e, epoch).await.unwrap().len(), 2);
 
     let missing = env("nope");
     assert!(matches!(
-        s.record_clients(&missing, &[client("x", None, None, t)]).await,
+        s.record_clients(&missing, &[client("x", None, None, t)])
+            .await,
         Err(StoreError::EnvNotFound(_))
     ));
     assert!(matches!(
