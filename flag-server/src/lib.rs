@@ -176,6 +176,10 @@ impl Application {
                 .configure(console::configure)
         })
         .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())
+        // A client that closes its side has gone (no HTTP client half-closes and waits): end
+        // its stream at once instead of at the next heartbeat write, so that its resources and
+        // `flag_streams_connected` follow.
+        .h1_allow_half_closed(false)
         // Stream events are small writes: send each at once rather than wait for an ACK (Nagle).
         .tcp_nodelay(true);
         if let Some(workers) = config.workers {

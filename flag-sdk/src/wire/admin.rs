@@ -348,18 +348,24 @@ pub mod client_headers {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        description = "One running instance of an application, as `GET /environments/{env}/clients` lists it."
+    )
+)]
 pub struct ClientInfo {
     /// The instance's id (`X-Flag-Instance-Id`).
     #[cfg_attr(feature = "openapi", schema(example = "web-7f9c-4242-a1b2c3"))]
     pub instance_id: String,
     /// The application's name (`X-Flag-App-Name`); null when it did not say.
-    #[cfg_attr(feature = "openapi", schema(example = "checkout"))]
+    #[cfg_attr(feature = "openapi", schema(required = true, example = "checkout"))]
     pub app_name: Option<String>,
     /// The application's version (`X-Flag-App-Version`); null when it did not say.
-    #[cfg_attr(feature = "openapi", schema(example = "2.3.1"))]
+    #[cfg_attr(feature = "openapi", schema(required = true, example = "2.3.1"))]
     pub app_version: Option<String>,
     /// The SDK and its version (`X-Flag-Sdk`); null when it did not say.
-    #[cfg_attr(feature = "openapi", schema(example = "flag-sdk-rust/0.1.0"))]
+    #[cfg_attr(feature = "openapi", schema(required = true, example = "flag-sdk-rust/0.1.0"))]
     pub sdk: Option<String>,
     /// Its first request seen (within the last day).
     pub first_seen: DateTime<Utc>,
