@@ -365,7 +365,10 @@ pub struct ClientInfo {
     #[cfg_attr(feature = "openapi", schema(required = true, example = "2.3.1"))]
     pub app_version: Option<String>,
     /// The SDK and its version (`X-Flag-Sdk`); null when it did not say.
-    #[cfg_attr(feature = "openapi", schema(required = true, example = "flag-sdk-rust/0.1.0"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(required = true, example = "flag-sdk-rust/0.1.0")
+    )]
     pub sdk: Option<String>,
     /// Its first request seen (within the last day).
     pub first_seen: DateTime<Utc>,
