@@ -223,6 +223,18 @@ pub enum Command {
         .gitignore and .ignore files and skips hidden and binary files. The lines go to stdout,\n\
         grouped per key; the summary to stderr. Exit 0 whether keys are found or not.")]
     Refs(RefsArgs),
+    /// List the SDK instances seen in the last hour: application, version, instance, SDK,
+    /// last seen, streaming, and how many flags each evaluated.
+    #[command(after_help = "Examples:\n  \
+        flag-cli --env production clients\n  \
+        flag-cli --env production clients --app checkout\n  \
+        flag-cli --env production clients --output json | jq '.clients[].app_version'\n\n\
+        Instances say who they are with the SDK builder's app_name, app_version and instance_id.")]
+    Clients {
+        /// Only the instances of this application.
+        #[arg(long, value_name = "NAME")]
+        app: Option<String>,
+    },
 }
 
 /// Arguments of `refs`.

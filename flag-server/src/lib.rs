@@ -15,6 +15,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod clients;
 pub mod config;
 pub mod console;
 pub mod edge;
@@ -108,6 +109,8 @@ pub struct Application {
     follower: JoinHandle<()>,
     /// Moves scheduled changes and release plans on (not on an edge).
     driver: Option<JoinHandle<()>>,
+    /// Writes the SDK clients seen to the store; flushes a last time when stopping.
+    clients_flusher: JoinHandle<()>,
     handle_signals: bool,
     /// To wait, when stopping, until the workers have dropped the state (and so the store).
     state: Weak<AppState>,
@@ -149,11 +152,13 @@ impl Application {
         let driver = edge
             .is_none()
             .then(|| tokio::spawn(releases::driver::run(service.clone(), hub.shutdown_token())));
+        let sdk_clients = Arc::new(clients::Clients::new());
         let state = web::Data::new(AppState {
             service,
             admin_tokens: admin_tokens.clone(),
             metrics: metrics.clone(),
             body_limit: config.body_limit,
+            clients: sdk_clients.clone(),
         });
 
         let cors_origins = config.cors_origins.clone();
@@ -179,6 +184,10 @@ impl Application {
                 .configure(console::configure)
         })
         .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())
+        // A client that closes its side has gone (no HTTP client half-closes and waits): end
+        // its stream at once instead of at the next heartbeat write, so that its resources and
+        // `flag_streams_connected` follow.
+        .h1_allow_half_closed(false)
         // Stream events are small writes: send each at once rather than wait for an ACK (Nagle).
         .tcp_nodelay(true);
         if let Some(workers) = config.workers {
@@ -193,6 +202,11 @@ impl Application {
             admin_tokens = ?admin_tokens.names(),
             "flag-server listening on http://{addr} (web console at http://{addr}/)"
         );
+        let clients_flusher = tokio::spawn(clients::flusher::run(
+            sdk_clients,
+            store.clone(),
+            hub.shutdown_token(),
+        ));
         let follower = match edge {
             Some(edge) => tokio::spawn(edge.run(hub.clone())),
             None => tokio::spawn(hub::follower::run(hub.clone(), metrics)),
@@ -203,6 +217,7 @@ impl Application {
             hub,
             follower,
             driver,
+            clients_flusher,
             handle_signals: config.handle_signals,
             state: weak_state,
             store: Arc::downgrade(&store),
@@ -250,6 +265,9 @@ impl Application {
             if let Err(e) = driver.await {
                 tracing::warn!(error = %e, "the release driver failed");
             }
+        }
+        if let Err(e) = self.clients_flusher.await {
+            tracing::warn!(error = %e, "the SDK clients flusher failed");
         }
         drop(self.hub);
         // Worker threads drop their copy of the state just after they stop: wait for that, so

@@ -6,6 +6,10 @@
 //! - `flags{environment}` and `environment_version{environment}`: what the hub holds.
 //! - `store_errors_total{source}`: store failures seen by requests (`request`, counted from
 //!   503 answers) and by the follower (`follower`).
+//! - `flag_streams_connected{environment}`: streams connected to this instance now, SDK and
+//!   admin.
+//! - `flag_sdk_clients{environment,app_name,app_version}`: SDK instances this instance saw
+//!   in the last hour (from its memory; an absent name or version is `""`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,6 +25,7 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use tracing::Instrument;
 
+use crate::clients::Clients;
 use crate::hub::Hub;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -38,6 +43,13 @@ struct RouteLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct EnvLabels {
     environment: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AppLabels {
+    environment: String,
+    app_name: String,
+    app_version: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -61,6 +73,8 @@ pub struct Metrics {
     versions: Family<EnvLabels, Gauge>,
     store_errors: Family<SourceLabels, Counter>,
     store_restores: Counter,
+    streams: Family<EnvLabels, Gauge>,
+    sdk_clients: Family<AppLabels, Gauge>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -107,6 +121,18 @@ impl Metrics {
             "Times this instance wrote its state back to a store that had lost its data",
             store_restores.clone(),
         );
+        let streams = Family::<EnvLabels, Gauge>::default();
+        registry.register(
+            "flag_streams_connected",
+            "Streams connected to this instance now (SDK and admin), per environment",
+            streams.clone(),
+        );
+        let sdk_clients = Family::<AppLabels, Gauge>::default();
+        registry.register(
+            "flag_sdk_clients",
+            "SDK instances this instance saw in the last hour, per environment, application name and version",
+            sdk_clients.clone(),
+        );
         for source in ["request", "follower"] {
             let _ = store_errors.get_or_create(&SourceLabels {
                 source: source.to_owned(),
@@ -120,6 +146,8 @@ impl Metrics {
             versions,
             store_errors,
             store_restores,
+            streams,
+            sdk_clients,
         }
     }
 
@@ -155,10 +183,31 @@ impl Metrics {
         }
     }
 
-    /// The metrics in Prometheus text format, with the hub's gauges brought up to date.
-    pub fn render(&self, hub: &Hub) -> String {
+    /// The metrics in Prometheus text format, with the gauges of the hub and of the SDK
+    /// clients brought up to date.
+    pub fn render(&self, hub: &Hub, clients: &Clients) -> String {
         self.flags.clear();
         self.versions.clear();
+        self.streams.clear();
+        self.sdk_clients.clear();
+        let streams = clients.streams();
+        for view in hub.views() {
+            let n = streams.get(&view.environment).copied().unwrap_or_default();
+            self.streams
+                .get_or_create(&EnvLabels {
+                    environment: view.environment.to_string(),
+                })
+                .set(n);
+        }
+        for ((env, app_name, app_version), n) in clients.census() {
+            self.sdk_clients
+                .get_or_create(&AppLabels {
+                    environment: env.to_string(),
+                    app_name,
+                    app_version,
+                })
+                .set(n);
+        }
         for view in hub.views() {
             let labels = EnvLabels {
                 environment: view.environment.to_string(),

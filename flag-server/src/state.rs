@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::auth::tokens::AdminTokens;
+use crate::clients::Clients;
 use crate::hub::Hub;
 use crate::metrics::Metrics;
 use crate::service::Service;
@@ -17,6 +18,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// The SDK instances and streams this server sees.
+    pub clients: Arc<Clients>,
 }
 
 impl AppState {

@@ -1,5 +1,6 @@
 //! The commands, one module per domain, and what they share.
 
+mod clients;
 mod env;
 mod explain;
 mod explain_path;
@@ -108,5 +109,6 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Segments(c) => segments::run(&ctx, c).await,
         Command::Promote(args) => promote::run(&ctx, &args).await,
         Command::Refs(args) => refs::run(&ctx, &args).await,
+        Command::Clients { app } => clients::run(&ctx, app.as_deref()).await,
     }
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests of flag-cli: the built binary against a real flag-server (embedded store)
 //! on port 0.
 
+mod clients;
 mod crud;
 mod errors;
 mod explain;

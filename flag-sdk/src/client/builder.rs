@@ -8,7 +8,11 @@ use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use reqwest::Url;
 
 use super::FlagClient;
+use crate::wire::client_headers;
 use crate::Error;
+
+/// What the client sends as `X-Flag-Sdk`.
+const SDK: &str = concat!("flag-sdk-rust/", env!("CARGO_PKG_VERSION"));
 
 /// The client's settings, fixed at build time.
 #[derive(Debug)]
@@ -57,6 +61,9 @@ pub struct FlagClientBuilder {
     backoff_base: Duration,
     backoff_cap: Duration,
     refused_retry: Duration,
+    app_name: Option<String>,
+    app_version: Option<String>,
+    instance_id: Option<String>,
 }
 
 impl FlagClientBuilder {
@@ -75,7 +82,50 @@ impl FlagClientBuilder {
             backoff_base: Duration::from_millis(500),
             backoff_cap: Duration::from_secs(4),
             refused_retry: Duration::from_secs(60),
+            app_name: None,
+            app_version: None,
+            instance_id: None,
         }
+    }
+
+    /// The application's name, sent with every request as `X-Flag-App-Name` so that the
+    /// server can list who runs what (`GET /environments/{env}/clients`). 1 to 128 bytes of
+    /// visible ASCII (no spaces); anything else makes [`build`](Self::build) fail.
+    ///
+    /// ```
+    /// let b = flag_sdk::FlagClient::builder("http://127.0.0.1:8080", "key").app_name("checkout");
+    /// ```
+    pub fn app_name(mut self, name: impl Into<String>) -> Self {
+        self.app_name = Some(name.into());
+        self
+    }
+
+    /// The application's version, sent as `X-Flag-App-Version`: what a canary by version
+    /// (the `semver_*` operators on `app_version`) is checked against. Same rules as
+    /// [`app_name`](Self::app_name).
+    ///
+    /// ```
+    /// let b = flag_sdk::FlagClient::builder("http://127.0.0.1:8080", "key")
+    ///     .app_name("checkout")
+    ///     .app_version(env!("CARGO_PKG_VERSION"));
+    /// ```
+    pub fn app_version(mut self, version: impl Into<String>) -> Self {
+        self.app_version = Some(version.into());
+        self
+    }
+
+    /// This running instance's id, sent as `X-Flag-Instance-Id` (same rules as
+    /// [`app_name`](Self::app_name)), e.g. a Kubernetes pod name. By default it is made up
+    /// at build time from the host name, the process id and a few random hex digits
+    /// (`web-7f9c-4242-a1b2c3`), and stays the same for the client's life.
+    ///
+    /// ```
+    /// let pod = std::env::var("POD_NAME").unwrap_or_else(|_| "checkout-0".into());
+    /// let b = flag_sdk::FlagClient::builder("http://127.0.0.1:8080", "key").instance_id(pod);
+    /// ```
+    pub fn instance_id(mut self, id: impl Into<String>) -> Self {
+        self.instance_id = Some(id.into());
+        self
     }
 
     /// How long [`build`](Self::build) waits for the first snapshot (default 5 s). After
@@ -186,13 +236,15 @@ impl FlagClientBuilder {
     /// [`init_timeout`](Self::init_timeout) for the first snapshot.
     ///
     /// Fails only on bad configuration ([`Error::Config`]: an unparseable or non-HTTP URL,
-    /// an empty or unprintable key), never because the server is unreachable. Must be called
+    /// an empty or unprintable key, an app name, version or instance id that is not 1 to 128
+    /// bytes of visible ASCII), never because the server is unreachable. Must be called
     /// within a Tokio runtime.
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), flag_sdk::Error> {
     /// let flags = flag_sdk::FlagClient::builder("http://127.0.0.1:8080", "sdk-key").build().await?;
     /// assert!(flag_sdk::FlagClient::builder("not a url", "k").build().await.is_err());
+    /// assert!(flag_sdk::FlagClient::builder("http://127.0.0.1:8080", "k").app_name("my app").build().await.is_err());
     /// # Ok(()) }
     /// ```
     pub async fn build(self) -> Result<FlagClient, Error> {
@@ -227,9 +279,41 @@ impl FlagClientBuilder {
         auth.set_sensitive(true);
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, auth);
+        let instance_id = self.instance_id.unwrap_or_else(default_instance_id);
+        let identity = [
+            (
+                client_headers::APP_NAME,
+                "app name",
+                self.app_name.as_deref(),
+            ),
+            (
+                client_headers::APP_VERSION,
+                "app version",
+                self.app_version.as_deref(),
+            ),
+            (
+                client_headers::INSTANCE_ID,
+                "instance id",
+                Some(instance_id.as_str()),
+            ),
+            (client_headers::SDK, "SDK name", Some(SDK)),
+        ];
+        for (name, what, value) in identity {
+            let Some(value) = value else { continue };
+            if !client_headers::is_valid(value) {
+                return Err(Error::Config(format!(
+                    "the {what} {value:?} is not 1 to {} bytes of visible ASCII (no spaces)",
+                    client_headers::MAX_LEN
+                )));
+            }
+            let value = HeaderValue::from_str(value).map_err(|_| {
+                Error::Config(format!("the {what} {value:?} is not a header value"))
+            })?;
+            headers.insert(name, value);
+        }
         let http = reqwest::Client::builder()
             .default_headers(headers)
-            .user_agent(concat!("flag-sdk-rust/", env!("CARGO_PKG_VERSION")))
+            .user_agent(SDK)
             .connect_timeout(Duration::from_secs(5))
             // Heartbeats come at least every 15 s: a silent connection is dead.
             .read_timeout(Duration::from_secs(45))
@@ -261,6 +345,40 @@ impl FlagClientBuilder {
     }
 }
 
+/// `<host>-<pid>-<6 random hex digits>`: the host name (or `host`), cut to what a header
+/// takes.
+fn default_instance_id() -> String {
+    use rand::Rng;
+    let host = host_name();
+    let host: String = host
+        .chars()
+        .filter(char::is_ascii_graphic)
+        .take(96)
+        .collect();
+    let host = if host.is_empty() { "host".into() } else { host };
+    let random: u32 = rand::thread_rng().gen_range(0..0x100_0000);
+    format!("{host}-{}-{random:06x}", std::process::id())
+}
+
+/// The machine's name, from the environment or the system's files; empty when unknown.
+fn host_name() -> String {
+    for var in ["HOSTNAME", "COMPUTERNAME"] {
+        if let Ok(name) = std::env::var(var) {
+            if !name.trim().is_empty() {
+                return name.trim().to_owned();
+            }
+        }
+    }
+    for file in ["/proc/sys/kernel/hostname", "/etc/hostname"] {
+        if let Ok(name) = std::fs::read_to_string(file) {
+            if !name.trim().is_empty() {
+                return name.trim().to_owned();
+            }
+        }
+    }
+    String::new()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,6 +395,43 @@ mod tests {
             c.stream_url.as_str(),
             "http://host:1/prefix/api/v1/sdk/stream"
         );
+    }
+
+    #[test]
+    fn identity_values_are_checked() {
+        let cfg = |b: FlagClientBuilder| b.config().map(|(c, _)| c);
+        let b = || FlagClientBuilder::new("http://host", "k");
+        assert!(cfg(b()
+            .app_name("checkout")
+            .app_version("2.3.1")
+            .instance_id("pod-7"))
+        .is_ok());
+        for bad in ["", "my app", "café", "a\nb"] {
+            assert!(
+                matches!(cfg(b().app_name(bad)), Err(Error::Config(_))),
+                "{bad:?}"
+            );
+            assert!(
+                matches!(cfg(b().app_version(bad)), Err(Error::Config(_))),
+                "{bad:?}"
+            );
+            assert!(
+                matches!(cfg(b().instance_id(bad)), Err(Error::Config(_))),
+                "{bad:?}"
+            );
+        }
+        let long = "v".repeat(129);
+        let err = cfg(b().app_version(long)).unwrap_err().to_string();
+        assert!(err.contains("app version") && err.contains("128"), "{err}");
+        assert!(cfg(b().app_version("v".repeat(128))).is_ok());
+    }
+
+    #[test]
+    fn the_default_instance_id_is_a_header_value_and_differs_per_client() {
+        let (a, b) = (default_instance_id(), default_instance_id());
+        assert!(client_headers::is_valid(&a), "{a}");
+        assert_ne!(a, b);
+        assert!(a.contains(&format!("-{}-", std::process::id())), "{a}");
     }
 
     #[test]

@@ -374,3 +374,88 @@ impl Promotion {
         self.action != PromoteAction::Unchanged
     }
 }
+
+/// The request headers by which an SDK says who it is (contract section 4, *SDK*). The
+/// server lists what they carry at `GET /environments/{env}/clients`.
+pub mod client_headers {
+    /// The application's name, e.g. `checkout`.
+    pub const APP_NAME: &str = "X-Flag-App-Name";
+    /// The application's version, e.g. `2.3.1`.
+    pub const APP_VERSION: &str = "X-Flag-App-Version";
+    /// The running instance (one process), stable for the client's life.
+    pub const INSTANCE_ID: &str = "X-Flag-Instance-Id";
+    /// The SDK and its version, e.g. `flag-sdk-rust/0.1.0`.
+    pub const SDK: &str = "X-Flag-Sdk";
+    /// Longest value, in bytes.
+    pub const MAX_LEN: usize = 128;
+
+    /// Whether `value` is a valid value of these headers: 1 to [`MAX_LEN`] bytes of visible
+    /// ASCII (`!` to `~`, no spaces).
+    ///
+    /// ```
+    /// use flag_sdk::wire::client_headers::is_valid;
+    /// assert!(is_valid("checkout"));
+    /// assert!(is_valid("2.3.1+build.7"));
+    /// assert!(!is_valid(""));
+    /// assert!(!is_valid("my app"));
+    /// assert!(!is_valid("café"));
+    /// assert!(!is_valid(&"x".repeat(129)));
+    /// ```
+    pub fn is_valid(value: &str) -> bool {
+        (1..=MAX_LEN).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_graphic())
+    }
+}
+
+/// One running instance of an application, as `GET /environments/{env}/clients` lists it.
+///
+/// ```
+/// let c: flag_sdk::wire::ClientInfo = serde_json::from_str(r#"{"instance_id": "web-1-4242-a1b2",
+///     "app_name": "checkout", "app_version": "2.3.1", "sdk": "flag-sdk-rust/0.1.0",
+///     "first_seen": "2026-11-30T05:00:00Z", "last_seen": "2026-11-30T05:10:00Z",
+///     "streaming": true, "flags": ["new_checkout"]}"#).unwrap();
+/// assert_eq!(c.app_version.as_deref(), Some("2.3.1"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        description = "One running instance of an application, as `GET /environments/{env}/clients` lists it."
+    )
+)]
+pub struct ClientInfo {
+    /// The instance's id (`X-Flag-Instance-Id`).
+    #[cfg_attr(feature = "openapi", schema(example = "web-7f9c-4242-a1b2c3"))]
+    pub instance_id: String,
+    /// The application's name (`X-Flag-App-Name`); null when it did not say.
+    #[cfg_attr(feature = "openapi", schema(required = true, example = "checkout"))]
+    pub app_name: Option<String>,
+    /// The application's version (`X-Flag-App-Version`); null when it did not say.
+    #[cfg_attr(feature = "openapi", schema(required = true, example = "2.3.1"))]
+    pub app_version: Option<String>,
+    /// The SDK and its version (`X-Flag-Sdk`); null when it did not say.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(required = true, example = "flag-sdk-rust/0.1.0")
+    )]
+    pub sdk: Option<String>,
+    /// Its first request seen (within the last day).
+    pub first_seen: DateTime<Utc>,
+    /// Its last request seen.
+    pub last_seen: DateTime<Utc>,
+    /// Whether its stream is connected to a server instance now.
+    pub streaming: bool,
+    /// The keys of the flags it evaluated (from its metrics reports), sorted.
+    pub flags: Vec<String>,
+}
+
+/// `GET /environments/{env}/clients`: the instances seen in the last hour, sorted by
+/// `app_name` (those without one first), then `instance_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClientList {
+    /// The environment.
+    pub environment: String,
+    /// The instances.
+    pub clients: Vec<ClientInfo>,
+}

@@ -22,6 +22,7 @@ mod sdk;
 #[cfg(feature = "client")]
 pub mod sse;
 
+pub use admin::{client_headers, ClientInfo, ClientList};
 pub use admin::{
     ApplyRequest, AuditAction, AuditEntry, AuditPage, EnvironmentInfo, EnvironmentList,
     FieldChange, FlagUpdate, IssuedSdkKey, NewSdkKey, Plan, Problem, PromoteAction, PromoteRequest,

@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod audit;
+pub mod clients;
 pub mod environments;
 pub mod flags;
 pub mod input;
@@ -177,6 +178,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::resource("/environments/{env}/sdk-keys/{id}")
                         .route(web::delete().to(sdk_keys::revoke))
                         .default_service(not_allowed("DELETE")),
+                )
+                .service(
+                    web::resource("/environments/{env}/clients")
+                        .route(web::get().to(clients::list))
+                        .default_service(not_allowed("GET")),
                 )
                 .service(
                     web::resource("/sdk/flags")

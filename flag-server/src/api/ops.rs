@@ -58,7 +58,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(state.metrics.render(state.hub()))
+        .body(state.metrics.render(state.hub(), &state.clients))
 }
 
 /// This API's OpenAPI document.

@@ -41,6 +41,7 @@ pub async fn flags(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     let view = view(&state, &client).await?;
+    state.clients.seen(&client.environment, req.headers());
     if if_none_match(&req, &view.etag) {
         return Ok(HttpResponse::NotModified()
             .insert_header((header::ETAG, view.etag.as_str()))
@@ -160,6 +161,7 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
 )]
 pub async fn evaluate(
     client: SdkClient,
+    req: HttpRequest,
     body: Json<EvaluateRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
@@ -175,6 +177,7 @@ pub async fn evaluate(
         )));
     }
     let view = view(&state, &client).await?;
+    state.clients.seen(&client.environment, req.headers());
     let mut out = Vec::with_capacity(64 + 64 * view.keys.len());
     write_results(&mut out, &view, &request.context, request.flags.as_deref());
     Ok(HttpResponse::Ok()
@@ -194,6 +197,7 @@ pub async fn evaluate(
 )]
 pub async fn metrics(
     client: SdkClient,
+    req: HttpRequest,
     body: Json<MetricsReport>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
@@ -223,6 +227,10 @@ pub async fn metrics(
         tracing::debug!(environment = %client.environment, skipped, "metrics for invalid flag keys left out");
     }
     errors.into_result()?;
+    // The flags an instance evaluated, for the list of clients.
+    state
+        .clients
+        .evaluated(&client.environment, req.headers(), counts.keys());
     if !counts.is_empty() {
         state
             .service

@@ -88,6 +88,10 @@ async fn open(
         }
     }
     let (view, rx) = hub.subscribe_loaded(&env).await?;
+    // Counted while the body lives; an SDK's stream also marks its instance as streaming.
+    let counted = state
+        .clients
+        .stream_opened(&env, key_id.is_some().then(|| req.headers()));
     let last_event_id = last_event_id(req);
     let (first, sent) = opening(&hub, &env, &view, last_event_id).await;
 
@@ -101,6 +105,7 @@ async fn open(
         sent,
         heartbeat: heartbeat(),
         first,
+        _counted: counted,
     };
     // The body is polled by the connection's own task whenever the socket can take more:
     // no task and no buffer of our own per stream.
@@ -247,6 +252,8 @@ struct Connection {
     heartbeat: tokio::time::Interval,
     /// The replay or snapshot, sent first.
     first: VecDeque<Bytes>,
+    /// Counts the stream (`flag_streams_connected`) until it ends.
+    _counted: crate::clients::StreamGuard,
 }
 
 impl Connection {

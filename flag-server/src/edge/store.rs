@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use flag_sdk::{EnvName, Flag, Segment};
 use tokio::sync::{watch, Notify};
 
+use crate::store::ClientRecord;
 use crate::store::{
     AuditEntry, Change, ChangeEvent, ChangeMeta, EnvState, EventCursor, FlagUsage, JobRecord,
     Replay, Result, SdkKeyRecord, Store, StoreError, StoreEvent,
@@ -490,6 +491,16 @@ impl Store for EdgeStore {
     }
 
     async fn restore_sdk_keys(&self, _keys: &[SdkKeyRecord]) -> Result<usize> {
+        Err(self.refused())
+    }
+
+    /// An edge keeps the SDK instances it serves in memory only (for its own `/metrics`) and
+    /// forwards nothing upstream: writing them is a no-op.
+    async fn record_clients(&self, _env: &EnvName, _clients: &[ClientRecord]) -> Result<()> {
+        Ok(())
+    }
+
+    async fn clients(&self, _env: &EnvName, _since: DateTime<Utc>) -> Result<Vec<ClientRecord>> {
         Err(self.refused())
     }
 }

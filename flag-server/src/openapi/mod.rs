@@ -53,6 +53,7 @@ use contract::{BearerAuth, Contract};
         api::sdk::flags, api::sdk::evaluate, api::sdk::metrics,
         api::ops::healthz, api::ops::readyz, api::ops::metrics, api::ops::openapi,
         api::ofrep::evaluate_one, api::ofrep::evaluate_all, api::ofrep::events::events,
+        api::clients::list,
     ),
     components(schemas(flag_sdk::wire::Problem, flag_sdk::FieldError, flag_sdk::Flag, flag_sdk::wire::FlagUsage)),
     modifiers(&BearerAuth, &Contract, &OfrepDoc),
@@ -67,6 +68,7 @@ use contract::{BearerAuth, Contract};
         (name = "sdk", description = "For SDKs: the key names the environment"),
         (name = "ops", description = "No token needed"),
         (name = "ofrep", description = "OpenFeature Remote Evaluation Protocol: an SDK key as bearer or X-API-Key"),
+        (name = "clients", description = "Who runs what: the SDK instances seen, by the headers they send"),
     )
 )]
 pub struct ApiDoc;

@@ -223,7 +223,11 @@ impl Service {
                 action,
                 changes: changes.clone(),
                 dry_run: p.dry_run,
-                flag: StoredFlag { flag, usage: None },
+                flag: StoredFlag {
+                    flag,
+                    usage: None,
+                    stale: None,
+                },
             };
             if let (PromoteAction::Unchanged, Some(c)) = (action, current) {
                 return Ok(answer(c.clone()));

@@ -1,4 +1,5 @@
-//! Storage of environments, flags, segments, the change log, audit entries, SDK keys and usage counts.
+//! Storage of environments, flags, segments, the change log, audit entries, SDK keys, usage
+//! counts and the SDK instances seen (clients).
 //!
 //! Two implementations pass one conformance suite (`tests/tests/store/`, run with
 //! `cargo test -p flag-tests --test store`):
@@ -33,6 +34,7 @@
 //!   While the identity is gone, a call that finds an environment missing fails with
 //!   [`StoreError::Unavailable`] rather than [`StoreError::EnvNotFound`]: absence is not deletion.
 
+mod clients;
 pub mod embedded;
 mod error;
 mod record;
@@ -46,6 +48,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use flag_sdk::EnvName;
 
+pub use clients::{ClientRecord, CLIENT_RETENTION, MAX_CLIENT_FLAGS};
 pub use error::{Result, StoreError};
 pub use types::{
     AuditAction, AuditEntry, Change, ChangeEvent, ChangeMeta, Durability, EnvState, EventCursor,
@@ -235,6 +238,18 @@ pub trait Store: Send + Sync + 'static {
     async fn durability(&self) -> Result<Durability> {
         Ok(Durability::Durable)
     }
+
+    /// Records what this server instance saw of SDK instances of `env` (see
+    /// [`ClientRecord`]): each is merged into the stored record of its instance id
+    /// ([`ClientRecord::merge`]), and records whose `last_seen` is older than
+    /// [`CLIENT_RETENTION`] are dropped. Written in batches, never once per request.
+    /// [`StoreError::EnvNotFound`] when the environment does not exist. Deleting an
+    /// environment deletes its records.
+    async fn record_clients(&self, env: &EnvName, clients: &[ClientRecord]) -> Result<()>;
+
+    /// The SDK instances of `env` seen at or after `since`, sorted by instance id;
+    /// [`StoreError::EnvNotFound`] when the environment does not exist.
+    async fn clients(&self, env: &EnvName, since: DateTime<Utc>) -> Result<Vec<ClientRecord>>;
 }
 
 /// Maps an unreachable-store failure; used by both implementations.

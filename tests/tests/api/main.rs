@@ -5,6 +5,7 @@ mod apply;
 mod audit;
 mod auth;
 mod bad_input;
+mod clients;
 mod cluster;
 mod concurrency;
 mod crud;

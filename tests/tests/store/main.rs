@@ -3,6 +3,7 @@
 //! Sentinel deployment (`embedded::*`, `redis::*`, `cluster::*`, `sentinel::*`), plus
 //! backend-specific persistence and fault tests (`specific::*`).
 
+mod clients;
 mod events;
 mod flags;
 mod log;
@@ -36,4 +37,6 @@ support::conformance!(
     segments::segments_are_written_like_flags,
     segments::write_at_checks_the_environment_version,
     segments::segments_are_restored_and_deleted_with_their_environment,
+    clients::clients_merge_per_instance,
+    clients::clients_are_pruned_and_go_with_their_environment,
 );

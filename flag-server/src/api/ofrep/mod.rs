@@ -119,6 +119,7 @@ async fn view(state: &AppState, client: &SdkClient) -> Result<std::sync::Arc<Env
 )]
 pub async fn evaluate_one(
     client: SdkClient,
+    req: HttpRequest,
     key: web::Path<String>,
     body: std::result::Result<OptionalJsonBytes, ApiError>,
     state: web::Data<AppState>,
@@ -133,6 +134,7 @@ pub async fn evaluate_one(
         Err(e) => return Ok(e.response(Some(&key))),
     };
     let view = view(&state, &client).await?;
+    state.clients.seen(&client.environment, req.headers());
     let Some(flag) = view.snapshot.get(&key) else {
         let e = OfrepError {
             status: StatusCode::NOT_FOUND,
@@ -196,6 +198,7 @@ pub async fn evaluate_all(
         Err(e) => return Ok(e.response(None)),
     };
     let view = view(&state, &client).await?;
+    state.clients.seen(&client.environment, req.headers());
     let etag = bulk_etag(&view, body.as_deref());
     if if_none_match(&req, &etag) {
         return Ok(HttpResponse::NotModified()

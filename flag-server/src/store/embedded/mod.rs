@@ -129,6 +129,7 @@ impl EmbeddedStore {
         txn.open_table(USAGE).map_err(db_err)?;
         txn.open_table(SEGMENTS).map_err(db_err)?;
         txn.open_table(JOBS).map_err(db_err)?;
+        txn.open_table(clients::CLIENTS).map_err(db_err)?;
         txn.commit().map_err(db_err)?;
         let limits = Limits {
             change_log_len: limits.change_log_len.max(1),
@@ -234,6 +235,7 @@ fn env_version_r(txn: &redb::ReadTransaction, env: &EnvName) -> Result<u64> {
     v.ok_or_else(|| env_not_found(env))
 }
 
+mod clients;
 mod jobs;
 mod keys;
 mod ops;

@@ -9,6 +9,7 @@ use flag_sdk::EnvName;
 use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::*;
+use crate::store::ClientRecord;
 use crate::store::JobRecord;
 
 #[async_trait]
@@ -97,6 +98,7 @@ impl Store for EmbeddedStore {
             for id in doomed {
                 keys.remove(id.as_str()).map_err(db_err)?;
             }
+            clients::delete_env(txn, e)?;
             Ok(())
         })
         .await?;
@@ -375,5 +377,13 @@ impl Store for EmbeddedStore {
             Ok(written)
         })
         .await
+    }
+
+    async fn record_clients(&self, env: &EnvName, clients: &[ClientRecord]) -> Result<()> {
+        clients::record_clients(self, env, clients).await
+    }
+
+    async fn clients(&self, env: &EnvName, since: DateTime<Utc>) -> Result<Vec<ClientRecord>> {
+        clients::clients(self, env, since).await
     }
 }

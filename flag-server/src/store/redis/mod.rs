@@ -16,6 +16,8 @@
 //! | `P:{E}:log` | stream | the change log; entry id `<version>-1`, trimmed to the log length |
 //! | `P:{E}:audit` | sorted set | audit entries scored by version, trimmed to the audit length |
 //! | `P:{E}:usage` | hash | `y:<key>`, `n:<key>` counts and `l:<key>` last period end (ms) |
+//! | `P:{E}:clients` | hash | SDK instance id → its record JSON (`clients.rs`) |
+//! | `P:{E}:clients_seen` | sorted set | SDK instance ids by last seen (ms), for pruning |
 //!
 //! Every flag and segment write is one Lua script (`write.lua`): checks, flags, version, audit and change
 //! log, all or nothing. The script runs every check before its first write, and Redis refuses
@@ -100,6 +102,7 @@ pub struct RedisStore {
     release_lease_script: Script,
     lease_script: Script,
     job_script: Script,
+    clients_script: Script,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -198,6 +201,7 @@ impl RedisStore {
             release_lease_script: Script::new(include_str!("release_lease.lua")),
             lease_script: Script::new(include_str!("lease.lua")),
             job_script: Script::new(include_str!("job.lua")),
+            clients_script: Script::new(include_str!("clients.lua")),
         })
     }
 
@@ -369,6 +373,7 @@ impl RedisStore {
     }
 }
 
+mod clients;
 mod cluster;
 mod events;
 mod jobs;

@@ -10,6 +10,7 @@ use redis::streams::{StreamRangeReply, StreamReadReply};
 
 use super::*;
 use crate::store::record::{decode_segment, env_changed, segment_not_found};
+use crate::store::ClientRecord;
 use crate::store::JobRecord;
 
 #[async_trait]
@@ -86,7 +87,9 @@ impl Store for RedisStore {
                     .key(self.key(env, "audit"))
                     .key(self.key(env, "usage"))
                     .key(self.key(env, "segments"))
-                    .key(self.key(env, "jobs")),
+                    .key(self.key(env, "jobs"))
+                    .key(self.key(env, "clients"))
+                    .key(self.key(env, "clients_seen")),
             )
             .await?;
         let _: i64 = self
@@ -405,5 +408,13 @@ impl Store for RedisStore {
 
     async fn durability(&self) -> Result<Durability> {
         self.persistence().await
+    }
+
+    async fn record_clients(&self, env: &EnvName, clients: &[ClientRecord]) -> Result<()> {
+        clients::record_clients(self, env, clients).await
+    }
+
+    async fn clients(&self, env: &EnvName, since: DateTime<Utc>) -> Result<Vec<ClientRecord>> {
+        clients::clients(self, env, since).await
     }
 }
