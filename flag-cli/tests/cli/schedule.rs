@@ -42,18 +42,29 @@ async fn a_scheduled_change_applies_at_its_time_and_is_listed_with_its_version()
     }
     let version = cli.flag("production", "launch").await["version"].clone();
 
-    let list = cli
-        .run(&[
-            "schedule",
-            "list",
-            "launch",
-            "-o",
-            "json",
-            "--env",
-            "production",
-        ])
-        .await;
-    list.ok();
+    // The job records its outcome just after the flag change: wait for that.
+    let list = loop {
+        let list = cli
+            .run(&[
+                "schedule",
+                "list",
+                "launch",
+                "-o",
+                "json",
+                "--env",
+                "production",
+            ])
+            .await;
+        list.ok();
+        if list.json()["schedules"][0]["status"] == "applied" {
+            break list;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never listed as applied: {list:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     let all = list.json()["schedules"].as_array().unwrap().clone();
     assert_eq!(all.len(), 1, "{list:#?}");
     assert_eq!(all[0]["status"], "applied");

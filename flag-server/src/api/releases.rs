@@ -197,19 +197,30 @@ pub async fn list(
 
 async fn control(
     admin: Admin,
+    req: HttpRequest,
     path: web::Path<(EnvName, FlagKey)>,
     state: web::Data<AppState>,
     what: Control,
 ) -> Result<HttpResponse> {
     let (env, key) = path.into_inner();
-    let plan = plan::control(&state.service, &env, &key, what, &admin.name).await?;
+    // The reason goes into the plan's message (no flag changes, so no audit entry).
+    let reason = change_meta(&req, &admin)?.reason;
+    let plan = plan::control(
+        &state.service,
+        &env,
+        &key,
+        what,
+        &admin.name,
+        reason.as_deref(),
+    )
+    .await?;
     Ok(super::json_response(StatusCode::OK, &plan))
 }
 
 /// Pauses a running plan: no step and no guard check until it is resumed.
 #[utoipa::path(
     post, path = "/api/v1/environments/{env}/flags/{key}/release/pause", tag = "releases",
-    params(FlagPath),
+    params(FlagPath, ChangeHeaders),
     responses(
         (status = 200, description = "Paused", body = ReleasePlan),
         (status = 404, description = "The flag has no plan"),
@@ -218,16 +229,17 @@ async fn control(
 )]
 pub async fn pause(
     admin: Admin,
+    req: HttpRequest,
     path: web::Path<(EnvName, FlagKey)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    control(admin, path, state, Control::Pause).await
+    control(admin, req, path, state, Control::Pause).await
 }
 
 /// Resumes a paused plan: the current step is watched for a whole interval before the next.
 #[utoipa::path(
     post, path = "/api/v1/environments/{env}/flags/{key}/release/resume", tag = "releases",
-    params(FlagPath),
+    params(FlagPath, ChangeHeaders),
     responses(
         (status = 200, description = "Running again", body = ReleasePlan),
         (status = 404, description = "The flag has no plan"),
@@ -236,16 +248,17 @@ pub async fn pause(
 )]
 pub async fn resume(
     admin: Admin,
+    req: HttpRequest,
     path: web::Path<(EnvName, FlagKey)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    control(admin, path, state, Control::Resume).await
+    control(admin, req, path, state, Control::Resume).await
 }
 
 /// Aborts a running or paused plan; the flag stays where it is.
 #[utoipa::path(
     post, path = "/api/v1/environments/{env}/flags/{key}/release/abort", tag = "releases",
-    params(FlagPath),
+    params(FlagPath, ChangeHeaders),
     responses(
         (status = 200, description = "Aborted", body = ReleasePlan),
         (status = 404, description = "The flag has no plan"),
@@ -254,8 +267,9 @@ pub async fn resume(
 )]
 pub async fn abort(
     admin: Admin,
+    req: HttpRequest,
     path: web::Path<(EnvName, FlagKey)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    control(admin, path, state, Control::Abort).await
+    control(admin, req, path, state, Control::Abort).await
 }

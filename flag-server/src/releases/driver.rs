@@ -54,12 +54,17 @@ pub async fn run(service: Service, shutdown: CancellationToken) {
                     }
                     held = true;
                     let (next, seen) = pass(&service, &http).await;
-                    // What the pass wrote, rather than what it read.
-                    memory.jobs = if seen.iter().any(|(_, jobs)| !jobs.is_empty()) {
-                        read_all(&service).await
-                    } else {
-                        seen
+                    // What the pass wrote, rather than what it read; nothing when the store
+                    // failed meanwhile (it may have just lost its data).
+                    let seen = match seen {
+                        Some(seen) if seen.iter().any(|(_, jobs)| !jobs.is_empty()) => {
+                            read_all(&service).await
+                        }
+                        other => other,
                     };
+                    if let Some(seen) = seen {
+                        memory.jobs = seen;
+                    }
                     if let Some(next) = next {
                         let until = (next - Utc::now()).to_std().unwrap_or_default();
                         wait = wait.min(until).max(MIN_WAIT);
@@ -68,7 +73,9 @@ pub async fn run(service: Service, shutdown: CancellationToken) {
                 Ok(false) => {
                     held = false;
                     if round % REMEMBER_EVERY == 0 {
-                        memory.jobs = read_all(&service).await;
+                        if let Some(seen) = read_all(&service).await {
+                            memory.jobs = seen;
+                        }
                     }
                 }
                 Err(e) => {
@@ -142,34 +149,35 @@ impl Memory {
     }
 }
 
-/// Every job of every environment, without moving any on.
-async fn read_all(service: &Service) -> Vec<(EnvName, Vec<JobRecord>)> {
+/// Every job of every environment, without moving any on; `None` when a read failed.
+async fn read_all(service: &Service) -> Option<Vec<(EnvName, Vec<JobRecord>)>> {
     let mut out = Vec::new();
-    for env in service
-        .store()
-        .list_environments()
-        .await
-        .unwrap_or_default()
-    {
-        if let Ok(records) = service.store().jobs(&env).await {
-            out.push((env, records));
+    for env in service.store().list_environments().await.ok()? {
+        match service.store().jobs(&env).await {
+            Ok(records) => out.push((env, records)),
+            Err(StoreError::EnvNotFound(_)) => {}
+            Err(_) => return None,
         }
     }
-    out
+    Some(out)
 }
 
 /// One pass over every job of every environment: the earliest time one is next due, and the
-/// jobs it found.
+/// jobs it found (`None` when a read failed).
 pub async fn pass(
     service: &Service,
     http: &reqwest::Client,
-) -> (Option<DateTime<Utc>>, Vec<(EnvName, Vec<JobRecord>)>) {
+) -> (
+    Option<DateTime<Utc>>,
+    Option<Vec<(EnvName, Vec<JobRecord>)>>,
+) {
     let mut seen = Vec::new();
+    let mut complete = true;
     let envs = match service.store().list_environments().await {
         Ok(envs) => envs,
         Err(e) => {
             tracing::debug!(error = %e, "release driver: cannot list environments");
-            return (None, seen);
+            return (None, None);
         }
     };
     let mut next: Option<DateTime<Utc>> = None;
@@ -179,6 +187,7 @@ pub async fn pass(
             Err(StoreError::EnvNotFound(_)) => continue,
             Err(e) => {
                 tracing::debug!(environment = %env, error = %e, "release driver: cannot read jobs");
+                complete = false;
                 continue;
             }
         };
@@ -195,7 +204,7 @@ pub async fn pass(
         }
         seen.push((env, records));
     }
-    (next, seen)
+    (next, complete.then_some(seen))
 }
 
 async fn drive(

@@ -257,8 +257,10 @@ pub async fn control(
     key: &FlagKey,
     control: Control,
     actor: &str,
+    reason: Option<&str>,
 ) -> Result<ReleasePlan> {
     let id = job_id(key);
+    let why = reason.map(|r| format!(": {r}")).unwrap_or_default();
     for _ in 0..10 {
         let Some((rev, mut job)) = super::jobs::<ReleaseJob>(service, env, &id)
             .await?
@@ -294,7 +296,7 @@ pub async fn control(
             Control::Pause => {
                 plan.status = ReleaseStatus::Paused;
                 plan.next_at = None;
-                plan.message = Some(format!("paused by {actor}"));
+                plan.message = Some(format!("paused by {actor}{why}"));
             }
             Control::Resume => {
                 plan.status = ReleaseStatus::Running;
@@ -303,7 +305,7 @@ pub async fn control(
                 } else {
                     after(now, interval(plan))
                 });
-                plan.message = Some(format!("resumed by {actor}"));
+                plan.message = Some(format!("resumed by {actor}{why}"));
                 job.guard_errors = 0;
             }
             Control::Abort => {

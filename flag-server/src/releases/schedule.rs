@@ -39,13 +39,17 @@ impl Job for ScheduleJob {
 
     fn settled(&mut self, settled: &Settled) {
         match settled {
-            Settled::Written(version) => self.change.version = Some(*version),
+            Settled::Written(version) => {
+                self.change.status = ScheduleStatus::Applied;
+                self.change.version = Some(*version);
+            }
             Settled::Failed(why) => {
                 self.change.status = ScheduleStatus::Failed;
                 self.change.error = Some(why.clone());
             }
             Settled::Later(_) => return,
         }
+        self.change.done_at = Some(Utc::now());
         self.pending = None;
     }
 }
@@ -156,6 +160,11 @@ pub async fn cancel(
                 key.as_str()
             )));
         };
+        if job.pending.is_some() {
+            return Err(ServiceError::Conflict(format!(
+                "scheduled change {id} is being applied: it cannot be cancelled"
+            )));
+        }
         if job.change.status != ScheduleStatus::Pending {
             return Err(ServiceError::Conflict(format!(
                 "scheduled change {id} was {} already: it cannot be cancelled",
@@ -195,19 +204,20 @@ pub(super) async fn drive(
     let change = &job.change;
     match change.status {
         ScheduleStatus::Pending if change.at > now => Ok(Some(change.at)),
+        // Due: record the write as pending (the change stays `pending` until it is written),
+        // then make it.
         ScheduleStatus::Pending => {
             let key = FlagKey::parse(&change.key)
                 .map_err(|e| ServiceError::Internal(format!("stored schedule key: {e}")))?;
             let view = service.environment(env).await?;
             let flag_version = view.snapshot.flag(key.as_str()).map(|f| f.version);
-            job.change.done_at = Some(now);
             match flag_version {
                 None => {
                     job.change.status = ScheduleStatus::Failed;
+                    job.change.done_at = Some(now);
                     job.change.error = Some(format!("flag {:?} was deleted", key.as_str()));
                 }
                 Some(expected) => {
-                    job.change.status = ScheduleStatus::Applied;
                     job.pending = Some(Pending {
                         marker: format!("scheduled change {}", job.change.id),
                         key: key.to_string(),

@@ -152,7 +152,7 @@ async fn a_guard_that_cannot_be_asked_pauses_the_plan() {
 
 #[tokio::test]
 async fn people_pause_resume_and_abort_a_plan() {
-    let (_app, api) = server().await;
+    let (app, api) = server().await;
     api.create_flag("slow", 0.0).await;
     api.start_plan("slow", json!({"steps": [1, 2], "interval": "1h"}))
         .await;
@@ -168,9 +168,20 @@ async fn people_pause_resume_and_abort_a_plan() {
         .await;
     assert_eq!(status, 409, "{again}");
 
-    let (status, paused) = api.post("/flags/slow/release/pause", &json!({})).await;
-    assert_eq!(status, 200, "{paused}");
+    let resp = reqwest::Client::new()
+        .post(format!(
+            "{}/api/v1/environments/{ENV}/flags/slow/release/pause",
+            app.address
+        ))
+        .bearer_auth(flag_tests::app::ADMIN_TOKEN)
+        .header("X-Change-Reason", "latency up in eu-west")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let paused: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(paused["status"], "paused");
+    assert_eq!(paused["message"], "paused by admin: latency up in eu-west");
     assert_eq!(paused["updated_by"], "admin");
     assert_eq!(
         api.post("/flags/slow/release/pause", &json!({})).await.0,

@@ -36,12 +36,14 @@ async fn a_scheduled_change_applies_once_at_its_time() {
         "not before its time"
     );
 
-    wait_until("the change is applied", WITHIN, || async {
-        api.flag("promo").await["enabled"] == false
+    // Listed as applied only once the flag is written, with the version of that write.
+    let listed = wait_for("the change is applied", WITHIN, || async {
+        let (_, listed) = api.get("/flags/promo/schedule").await;
+        (listed["schedules"][0]["status"] == "applied").then_some(listed)
     })
     .await;
     let flag = api.flag("promo").await;
-    let (_, listed) = api.get("/flags/promo/schedule").await;
+    assert_eq!(flag["enabled"], false);
     let change = &listed["schedules"][0];
     assert_eq!(change["status"], "applied", "{listed}");
     assert_eq!(change["version"], flag["version"]);
