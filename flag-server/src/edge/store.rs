@@ -473,6 +473,10 @@ impl Store for EdgeStore {
         Err(self.refused())
     }
 
+    async fn job_environments(&self) -> Result<Vec<EnvName>> {
+        Err(self.refused())
+    }
+
     async fn put_job(&self, _env: &EnvName, _id: &str, _expected: u64, _body: &str) -> Result<u64> {
         Err(self.refused())
     }

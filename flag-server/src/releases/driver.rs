@@ -152,7 +152,7 @@ impl Memory {
 /// Every job of every environment, without moving any on; `None` when a read failed.
 async fn read_all(service: &Service) -> Option<Vec<(EnvName, Vec<JobRecord>)>> {
     let mut out = Vec::new();
-    for env in service.store().list_environments().await.ok()? {
+    for env in service.store().job_environments().await.ok()? {
         match service.store().jobs(&env).await {
             Ok(records) => out.push((env, records)),
             Err(StoreError::EnvNotFound(_)) => {}
@@ -173,7 +173,7 @@ pub async fn pass(
 ) {
     let mut seen = Vec::new();
     let mut complete = true;
-    let envs = match service.store().list_environments().await {
+    let envs = match service.store().job_environments().await {
         Ok(envs) => envs,
         Err(e) => {
             tracing::debug!(error = %e, "release driver: cannot list environments");

@@ -224,6 +224,11 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::EnvNotFound`] when the environment does not exist.
     async fn jobs(&self, env: &EnvName) -> Result<Vec<JobRecord>>;
 
+    /// The environments that have (or had) jobs, sorted: where the release driver looks, so
+    /// that an idle deployment with many environments costs the store little. A superset:
+    /// an environment stays listed after its last job is gone, until it is deleted.
+    async fn job_environments(&self) -> Result<Vec<EnvName>>;
+
     /// Writes a job when it is at revision `expected` (0: when it does not exist yet) and
     /// returns its new revision; [`StoreError::JobConflict`] with nothing written otherwise.
     /// Every instance that races to move a job on does so through this compare-and-set, so

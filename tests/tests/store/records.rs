@@ -201,9 +201,12 @@ pub async fn ping_and_kind(b: &Backend) {
 pub async fn jobs_are_compare_and_set(b: &Backend) {
     let s = &*b.store;
     let e = with_env(s, "prod").await;
+    with_env(s, "dev").await;
     assert_eq!(s.jobs(&e).await.unwrap(), vec![]);
+    assert_eq!(s.job_environments().await.unwrap(), vec![]);
     assert_eq!(s.put_job(&e, "sch_b", 0, r#"{"n":1}"#).await.unwrap(), 1);
     assert_eq!(s.put_job(&e, "rel_a", 0, "{}").await.unwrap(), 1);
+    assert_eq!(s.job_environments().await.unwrap(), vec![e.clone()]);
     // Creating it again, or writing at a revision it is not at, changes nothing.
     for expected in [0, 2] {
         match s.put_job(&e, "sch_b", expected, r#"{"n":9}"#).await {
@@ -249,6 +252,7 @@ pub async fn jobs_are_compare_and_set(b: &Backend) {
         Err(StoreError::EnvNotFound(_))
     ));
     s.delete_environment(&e).await.unwrap();
+    assert!(!s.job_environments().await.unwrap().contains(&e));
     s.create_environment(&e).await.unwrap();
     assert_eq!(s.jobs(&e).await.unwrap(), vec![]);
 }

@@ -169,6 +169,7 @@ async fn redis_keys_are_prefixed_and_hash_tagged() {
             "myapp:sdk_keys",
             "myapp:events",
             "myapp:epoch",
+            "myapp:job_envs",
         ]
         .contains(&k.as_str())
             || k.starts_with("myapp:lease:");

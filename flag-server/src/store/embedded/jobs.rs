@@ -73,3 +73,21 @@ pub(super) async fn put_job(
         })
         .await
 }
+
+pub(super) async fn job_environments(store: &EmbeddedStore) -> Result<Vec<EnvName>> {
+    store
+        .blocking(|db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            let table = txn.open_table(JOBS).map_err(db_err)?;
+            let mut out: Vec<EnvName> = Vec::new();
+            for item in table.iter().map_err(db_err)? {
+                let (k, _) = item.map_err(db_err)?;
+                let env = k.value().0;
+                if out.last().map(EnvName::as_str) != Some(env) {
+                    out.push(EnvName::parse(env).map_err(corrupt)?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+}

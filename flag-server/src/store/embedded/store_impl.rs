@@ -340,6 +340,10 @@ impl Store for EmbeddedStore {
         jobs::jobs(self, env).await
     }
 
+    async fn job_environments(&self) -> Result<Vec<EnvName>> {
+        jobs::job_environments(self).await
+    }
+
     async fn put_job(&self, env: &EnvName, id: &str, expected: u64, body: &str) -> Result<u64> {
         jobs::put_job(self, env, id, expected, Some(body)).await
     }

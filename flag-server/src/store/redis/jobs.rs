@@ -32,6 +32,24 @@ pub(super) async fn jobs(store: &RedisStore, env: &EnvName) -> Result<Vec<JobRec
     Ok(out)
 }
 
+/// The environments listed in `P:job_envs`.
+pub(super) async fn job_environments(store: &RedisStore) -> Result<Vec<EnvName>> {
+    let names: Vec<String> = store
+        .query(redis::cmd("SMEMBERS").arg(store.job_envs_key()))
+        .await?;
+    let mut envs = names
+        .into_iter()
+        .map(EnvName::parse)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(corrupt)?;
+    if envs.is_empty() {
+        // Nothing, or a Redis that lost its data: not the same.
+        store.require_identity().await?;
+    }
+    envs.sort();
+    Ok(envs)
+}
+
 /// Writes (`body` given) or deletes (`None`) a job at revision `expected`; the new revision.
 pub(super) async fn put_job(
     store: &RedisStore,
@@ -40,6 +58,17 @@ pub(super) async fn put_job(
     expected: u64,
     body: Option<&str>,
 ) -> Result<u64> {
+    if body.is_some() {
+        // Listed before the write (another hash slot on a Cluster, so not in the script): a
+        // job is never where the driver does not look.
+        let _: i64 = store
+            .query(
+                redis::cmd("SADD")
+                    .arg(store.job_envs_key())
+                    .arg(env.as_str()),
+            )
+            .await?;
+    }
     let mut inv = store.job_script.prepare_invoke();
     inv.key(store.key(env, "version"))
         .key(store.key(env, "jobs"))
@@ -55,6 +84,16 @@ pub(super) async fn put_job(
             expected,
             actual: rev,
         }),
-        _ => Err(store.missing_env(env).await),
+        _ => {
+            // Tidy, not needed: the driver skips environments that do not exist.
+            let _: i64 = store
+                .query(
+                    redis::cmd("SREM")
+                        .arg(store.job_envs_key())
+                        .arg(env.as_str()),
+                )
+                .await?;
+            Err(store.missing_env(env).await)
+        }
     }
 }

@@ -235,6 +235,11 @@ impl RedisStore {
         format!("{}:sdk_keys", self.prefix)
     }
 
+    /// The environments that have (or had) jobs.
+    fn job_envs_key(&self) -> String {
+        format!("{}:job_envs", self.prefix)
+    }
+
     fn epoch_key(&self) -> String {
         format!("{}:epoch", self.prefix)
     }

@@ -95,6 +95,13 @@ impl Store for RedisStore {
         let _: i64 = self
             .query(redis::cmd("SREM").arg(self.envs_key()).arg(env.as_str()))
             .await?;
+        let _: i64 = self
+            .query(
+                redis::cmd("SREM")
+                    .arg(self.job_envs_key())
+                    .arg(env.as_str()),
+            )
+            .await?;
         let keys: Vec<String> = self
             .query(redis::cmd("HVALS").arg(self.sdk_keys_key()))
             .await?;
@@ -383,6 +390,10 @@ impl Store for RedisStore {
 
     async fn jobs(&self, env: &EnvName) -> Result<Vec<JobRecord>> {
         jobs::jobs(self, env).await
+    }
+
+    async fn job_environments(&self) -> Result<Vec<EnvName>> {
+        jobs::job_environments(self).await
     }
 
     async fn put_job(&self, env: &EnvName, id: &str, expected: u64, body: &str) -> Result<u64> {
