@@ -179,7 +179,7 @@ async fn run(trials: usize) {
         let check = prometheus
             .queries()
             .into_iter()
-            .find(|q| q.answer == Answer::Value(0.9))
+            .find(|q| q.at >= flipped && q.answer == Answer::Value(0.9))
             .expect("a failing check")
             .at;
         from_check.push(zero - check);
