@@ -9,6 +9,7 @@ mod commands;
 mod error;
 mod output;
 mod plan;
+mod release_args;
 mod show;
 mod typed_args;
 

@@ -9,6 +9,7 @@ pub(crate) mod promote;
 mod refs;
 mod release;
 mod release_server;
+mod release_watch;
 mod schedule;
 mod sdk_keys;
 pub(crate) mod segments;
