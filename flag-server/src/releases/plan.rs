@@ -128,7 +128,17 @@ pub async fn start(
         })?;
     // The steps must make a valid flag (a typed flag serves variants, not a percentage).
     merged(&flag.spec, &json!({ "percentage": request.steps[0] }), key).map_err(|e| match e {
-        ServiceError::Invalid(v) => ServiceError::Invalid(v.prefixed("steps")),
+        ServiceError::Invalid(v) => {
+            let why = v.iter().map(|e| e.message.as_str()).collect::<Vec<_>>();
+            ServiceError::Invalid(ValidationErrors::single(
+                "steps",
+                format!(
+                    "a release plan raises the flag's `percentage`, which flag {:?} cannot take: {}",
+                    key.as_str(),
+                    why.join("; ")
+                ),
+            ))
+        }
         e => e,
     })?;
     let current = flag

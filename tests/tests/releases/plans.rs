@@ -248,6 +248,31 @@ async fn wrong_plans_are_refused_with_the_field() {
     ] {
         assert_eq!(api.post("/flags/f/release", &body).await.0, 400, "{body}");
     }
+    // A typed flag serves variants: no percentage to raise.
+    let (status, _) = api
+        .post(
+            "/flags",
+            &json!({"key": "color", "type": "string", "variants": [
+                {"key": "blue", "value": "b"}, {"key": "green", "value": "g"}],
+                "default_serve": {"variant": "blue"}}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, problem) = api
+        .post(
+            "/flags/color/release",
+            &json!({"steps": [5], "interval": "1m"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "steps", "{problem}");
+    assert!(
+        problem["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("percentage"),
+        "{problem}"
+    );
     assert_eq!(
         api.post(
             "/flags/none/release",
