@@ -598,7 +598,9 @@ test('schedule a change a few seconds ahead and see it applied; cancel another',
   const soon = await page.evaluate(() => {
     const d = new Date(Date.now() + 3000);
     const p = (n) => String(n).padStart(2, '0');
-    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+    // As the browser writes it back: whole minutes without `:00` (playwright's fill checks).
+    const seconds = d.getSeconds() === 0 ? '' : `:${p(d.getSeconds())}`;
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}${seconds}`;
   });
   await panel.getByLabel('When').fill(soon);
   await panel.getByLabel('Change', { exact: true }).selectOption('disable');
