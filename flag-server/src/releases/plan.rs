@@ -38,6 +38,10 @@ pub struct ReleaseJob {
     /// Guard checks that could not be made, in a row.
     #[serde(default)]
     pub guard_errors: u32,
+    /// The status the plan takes once its pending write is made (a rollback: the plan says
+    /// `rolled_back` only when the flag is set back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub then: Option<ReleaseStatus>,
 }
 
 impl Job for ReleaseJob {
@@ -47,8 +51,14 @@ impl Job for ReleaseJob {
 
     fn settled(&mut self, settled: &Settled) {
         match settled {
-            Settled::Written(_) => {}
+            Settled::Written(_) => {
+                if let Some(status) = self.then.take() {
+                    self.plan.status = status;
+                    self.plan.updated_at = Utc::now();
+                }
+            }
             Settled::Failed(why) => {
+                self.then = None;
                 self.plan.status = ReleaseStatus::Aborted;
                 self.plan.next_at = None;
                 self.plan.message = Some(format!("stopped: {why}"));
@@ -179,6 +189,7 @@ pub async fn start(
         plan: plan.clone(),
         pending: None,
         guard_errors: 0,
+        then: None,
     };
     let id = job_id(key);
     let previous = super::jobs::<ReleaseJob>(service, env, &id)
@@ -417,7 +428,6 @@ pub(super) async fn drive(
                 Outcome::Pass(_) => job.guard_errors = 0,
                 Outcome::Fail(detail) => {
                     let back = job.plan.rollback_to;
-                    job.plan.status = ReleaseStatus::RolledBack;
                     job.plan.next_at = None;
                     job.plan.message =
                         Some(format!("the guard failed: {detail}; set back to {back}%"));
@@ -426,8 +436,13 @@ pub(super) async fn drive(
                             let marker = format!("release {} rollback", job.plan.id);
                             let detail = format!("to {back}%: the guard failed: {detail}");
                             job.pending = Some(set_percentage(&job.plan, marker, back, v, &detail));
+                            // Still running until the flag is set back.
+                            job.then = Some(ReleaseStatus::RolledBack);
                         }
-                        None => job.plan.message = Some("the flag was deleted".into()),
+                        None => {
+                            job.plan.status = ReleaseStatus::RolledBack;
+                            job.plan.message = Some("the flag was deleted".into());
+                        }
                     }
                     tracing::warn!(environment = %env, key = %key, id = %job.plan.id, detail = %detail, "release guard failed: rolling back");
                 }

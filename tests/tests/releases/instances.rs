@@ -125,14 +125,22 @@ async fn jobs_come_back_after_redis_restarts_empty() {
         )
         .await;
     assert_eq!(status, 201, "{change}");
-    // The driver has seen the schedule once its pass after the write is over: the plan's
-    // guardless pass writes nothing, so wait for the lease to be renewed twice instead.
-    let first = lease_ttl_ms(&redis);
-    wait_until("a pass after the schedule", WITHIN, || async {
-        lease_ttl_ms(&redis) > first
-    })
-    .await;
-
+    // The driver renews its lease at the start of each round, then reads and remembers the
+    // jobs: after two renewals that follow the write, a whole round has seen the schedule.
+    let mut last = lease_ttl_ms(&redis);
+    for round in 1..=2 {
+        wait_until(
+            &format!("lease renewal {round} after the schedule"),
+            WITHIN,
+            || {
+                let now = lease_ttl_ms(&redis);
+                let renewed = now > last;
+                last = now;
+                async move { renewed }
+            },
+        )
+        .await;
+    }
     redis.start_empty_again();
     wait_until("the schedule is back and applied", WITHIN, || async {
         let (status, list) = api.get("/flags/late/schedule").await;

@@ -52,6 +52,7 @@ fn job_with_pending(key: &str, marker: &str, expected: u64) -> String {
             reason: format!("{marker} 10%"),
         }),
         guard_errors: 0,
+        then: None,
     };
     serde_json::to_string(&job).unwrap()
 }
